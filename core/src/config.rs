@@ -1,0 +1,364 @@
+//! The deployment's configuration file (TOML) and how it loads.
+//!
+//! One file describes a city's service line: its categories, departments, districts and their
+//! places, the routing table, the reply texts, and the rule files to load (paths relative to the
+//! configuration file). Unknown fields are refused, so a typo never silently disables a setting.
+//!
+//! ```
+//! use civic_router::config::Config;
+//!
+//! let cfg = Config::from_toml_str(r#"
+//!     [router]
+//!     name = "Demo"
+//!
+//!     [categories]
+//!     alumbrado = "Alumbrado público"
+//!
+//!     [[department]]
+//!     id = "alumbrado"
+//!     name = "Servicio de Alumbrado"
+//!
+//!     [routing]
+//!     default = "alumbrado"
+//! "#, "demo.toml").unwrap();
+//! assert_eq!(cfg.departments[0].id, "alumbrado");
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ConfigError, ConfigIssue};
+use crate::rules::{ConditionSpec, RuleFile};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// General settings.
+    #[serde(default)]
+    pub router: RouterSection,
+    /// Text normalisation additions.
+    #[serde(default)]
+    pub text: TextSection,
+    /// Category id → human name. Rules and routing may only use these ids.
+    #[serde(default)]
+    pub categories: BTreeMap<String, String>,
+    /// The departments and bodies that receive cases.
+    #[serde(default, rename = "department")]
+    pub departments: Vec<DepartmentSpec>,
+    /// The city's districts and the places inside each.
+    #[serde(default, rename = "district")]
+    pub districts: Vec<DistrictSpec>,
+    /// The routing table.
+    #[serde(default)]
+    pub routing: RoutingSpec,
+    /// Reply templates per situation.
+    #[serde(default)]
+    pub replies: RepliesSpec,
+    /// Named lists of senders for `sender_list` conditions.
+    #[serde(default)]
+    pub sender_lists: BTreeMap<String, Vec<String>>,
+    /// Rules written inline in the configuration (besides `router.rules` files).
+    #[serde(default, rename = "rule")]
+    pub rules: Vec<crate::rules::RuleSpec>,
+    /// Where the file was read from (not part of the file).
+    #[serde(skip)]
+    pub origin: String,
+    /// Rule files loaded from `router.rules`, with their origin (not part of the file).
+    #[serde(skip)]
+    pub rule_files: Vec<(String, RuleFile)>,
+}
+
+/// `[router]`: general settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// Name of the service line.
+    #[serde(default)]
+    pub name: String,
+    /// IANA time zone for time-of-day rules and opening hours (default `Europe/Madrid`).
+    #[serde(default = "default_tz")]
+    pub timezone: String,
+    /// Below this confidence a decision is marked for a human agent (default 0.5).
+    #[serde(default = "default_handoff")]
+    pub handoff_below: f32,
+    /// Rule files, relative to the configuration file.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// First-match or all-match for inline rules (rule files state their own).
+    #[serde(default)]
+    pub mode: Option<crate::rules::MatchMode>,
+    /// Largest text accepted, in bytes (default 64 KiB).
+    #[serde(default = "default_max_text")]
+    pub max_text_bytes: usize,
+    /// Category for messages no classifier labels (default `general`).
+    #[serde(default = "default_category")]
+    pub fallback_category: String,
+}
+
+fn default_tz() -> String {
+    "Europe/Madrid".into()
+}
+fn default_handoff() -> f32 {
+    0.5
+}
+fn default_max_text() -> usize {
+    64 * 1024
+}
+fn default_category() -> String {
+    "general".into()
+}
+
+impl Default for RouterSection {
+    fn default() -> Self {
+        RouterSection {
+            name: String::new(),
+            timezone: default_tz(),
+            handoff_below: default_handoff(),
+            rules: Vec::new(),
+            mode: None,
+            max_text_bytes: default_max_text(),
+            fallback_category: default_category(),
+        }
+    }
+}
+
+/// `[text]`: additions to the Spanish normaliser.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextSection {
+    /// Token rewrites (`"lipa" = "lipasam"`), applied to messages and word patterns alike.
+    #[serde(default)]
+    pub rewrites: BTreeMap<String, String>,
+}
+
+/// What kind of body a department is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartmentKind {
+    /// A city area (lighting, roads, parks…).
+    #[default]
+    Area,
+    /// A municipal company (street cleaning, water, housing, buses).
+    Company,
+    /// A district office.
+    District,
+    /// A body outside the city (regional government, port authority).
+    External,
+    /// Emergency services.
+    Emergency,
+    /// The service line's own agents.
+    Agents,
+}
+
+/// `[[department]]`: a body that receives cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentSpec {
+    /// Identifier used by rules and routing.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Kind of body.
+    #[serde(default)]
+    pub kind: DepartmentKind,
+    /// Public phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Contact e-mail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Web page or API endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Opening hours, e.g. `["mon-fri 08:00-15:00", "sat 09:00-13:00"]`; empty: always open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hours: Vec<String>,
+    /// Department that takes its high and urgent cases while it is closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_hours: Option<String>,
+}
+
+/// `[[district]]`: a district and the places (neighbourhoods, streets, landmarks) inside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictSpec {
+    /// Identifier.
+    pub id: String,
+    /// Human name.
+    pub name: String,
+    /// Names that place a message in this district (matched as whole words on normalised text).
+    #[serde(default)]
+    pub places: Vec<String>,
+    /// Streets (matched like places, with lower weight than neighbourhood names).
+    #[serde(default)]
+    pub streets: Vec<String>,
+}
+
+/// `[routing]`: the routing table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSpec {
+    /// Department when nothing else applies.
+    #[serde(default)]
+    pub default: String,
+    /// Department for emergencies (they also get the emergency reply at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+    /// Department for messages handed to a human agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<String>,
+    /// Category → department.
+    #[serde(default)]
+    pub category: BTreeMap<String, String>,
+    /// District-specific entries, checked before `category`.
+    #[serde(default, rename = "district")]
+    pub districts: Vec<DistrictRouteSpec>,
+    /// Overrides checked first of all (assets owned by another body, …).
+    #[serde(default, rename = "override")]
+    pub overrides: Vec<OverrideSpec>,
+}
+
+/// `[[routing.district]]`: in this district, (this category) goes to this department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictRouteSpec {
+    /// District id.
+    pub district: String,
+    /// Categories it applies to; empty: every category.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Intents it applies to; empty: every intent except emergency.
+    #[serde(default)]
+    pub intents: Vec<crate::classify::Intent>,
+    /// The department.
+    pub department: String,
+}
+
+/// `[[routing.override]]`: whatever the category, a message meeting these conditions goes to
+/// this department (a regional road, the port, a private estate…).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideSpec {
+    /// Identifier, quoted in explanations.
+    pub id: String,
+    /// Conditions, in the rule language.
+    pub when: ConditionSpec,
+    /// Only for these categories (empty: any).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The department.
+    pub department: String,
+}
+
+/// `[replies]`: what is answered at once, per situation. Placeholders: `{category}`,
+/// `{category_name}`, `{department}`, `{department_name}`, `{department_phone}`, `{district}`,
+/// `{district_name}`, `{intent}`, `{channel}`, `{message_id}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepliesSpec {
+    /// Emergencies: call 112.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<String>,
+    /// Incidents received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// Information requests (when no knowledge-base answer applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<String>,
+    /// Appointment requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
+    /// Greetings and the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other: Option<String>,
+    /// Handed to a human agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<String>,
+}
+
+/// Placeholders a reply template may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "category",
+    "category_name",
+    "department",
+    "department_name",
+    "department_phone",
+    "district",
+    "district_name",
+    "intent",
+    "channel",
+    "message_id",
+];
+
+impl Config {
+    /// Parses a configuration from TOML text. Rule files named in `router.rules` are resolved
+    /// against the current directory; prefer [`Config::from_path`] for files.
+    pub fn from_toml_str(src: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::parse(src, origin, None)
+    }
+
+    /// Reads a configuration file and the rule files it names (relative to it).
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let src = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::one(&origin, "(file)", format!("cannot read: {e}")))?;
+        Config::parse(&src, &origin, path.parent())
+    }
+
+    fn parse(src: &str, origin: &str, base: Option<&Path>) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(src);
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let reason = inner
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid")
+                .to_string();
+            let at = inner
+                .span()
+                .map(|s| {
+                    let line = src[..s.start.min(src.len())].matches('\n').count() + 1;
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigError::one(
+                origin,
+                if path == "." { "(syntax)".into() } else { path },
+                format!("{reason}{at}"),
+            )
+        })?;
+        cfg.origin = origin.to_string();
+        let mut issues = Vec::new();
+        for (i, rel) in cfg.router.rules.clone().iter().enumerate() {
+            let p: PathBuf = match base {
+                Some(b) => b.join(rel),
+                None => PathBuf::from(rel),
+            };
+            match crate::rules::compile_read_path(&p) {
+                Ok(f) => cfg.rule_files.push(f),
+                Err(e) => {
+                    if e.issues.iter().all(|i| i.field == "(file)") {
+                        issues.push(ConfigIssue {
+                            file: origin.to_string(),
+                            field: format!("router.rules[{i}]"),
+                            reason: format!("cannot read rule file `{}`", p.display()),
+                        });
+                    } else {
+                        issues.extend(ConfigError::from(e).issues);
+                    }
+                }
+            }
+        }
+        if issues.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError { issues })
+        }
+    }
+}

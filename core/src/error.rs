@@ -1,0 +1,188 @@
+//! The crate's errors: one type per concern, and [`Error`] that wraps them with a stable
+//! [`ErrorKind`] the bindings map to exception classes (Python) and error codes (Node).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::classify::ClassifierError;
+pub use crate::rules::{RuleIssue, RuleSetError};
+
+/// One problem in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigIssue {
+    /// The file.
+    pub file: String,
+    /// The field, as a path (`department[3].hours[0]`).
+    pub field: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.field, self.reason)
+    }
+}
+
+/// A configuration refused at load, with every problem found (rule files included).
+///
+/// ```
+/// use civic_router::Router;
+/// let err = Router::from_toml("[router]\nname = 3\n").unwrap_err();
+/// assert_eq!(err.kind(), civic_router::ErrorKind::Config);
+/// assert!(err.to_string().contains("router.name"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The problems.
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl ConfigError {
+    /// A configuration error with one issue.
+    pub fn one(
+        file: impl Into<String>,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            issues: vec![ConfigIssue {
+                file: file.into(),
+                field: field.into(),
+                reason: reason.into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration ({} problem", self.issues.len())?;
+        if self.issues.len() != 1 {
+            f.write_str("s")?;
+        }
+        f.write_str(")")?;
+        for i in &self.issues {
+            write!(f, "\n  - {i}")?;
+        }
+        Ok(())
+    }
+}
+
+impl From<RuleSetError> for ConfigError {
+    fn from(e: RuleSetError) -> Self {
+        ConfigError {
+            issues: e
+                .issues
+                .into_iter()
+                .map(|i| ConfigIssue {
+                    file: i.file,
+                    field: match i.rule {
+                        Some(r) => format!("rule `{r}`: {}", i.field),
+                        None => i.field,
+                    },
+                    reason: i.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A message that cannot be routed as given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The input is not valid JSON, or not a message.
+    #[error("line {line}: not a message: {reason}")]
+    Malformed {
+        /// 1-based line number (0 when not from a file).
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The text is larger than the router accepts.
+    #[error("message `{id}`: text is {len} bytes; the limit is {limit}")]
+    TooLarge {
+        /// Message id.
+        id: String,
+        /// Its size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The message has no id.
+    #[error("a message needs a non-empty id")]
+    MissingId,
+}
+
+/// The kind of an [`Error`], stable across versions: bindings map it to an exception class
+/// (`ConfigError`, `ClassifierError`, …) or an error `code` (`CONFIG`, `CLASSIFIER`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A configuration or rule file was refused.
+    Config,
+    /// A message was refused.
+    Input,
+    /// A classifier (maybe a plug-in) failed.
+    Classifier,
+    /// An I/O error reading a file.
+    Io,
+}
+
+impl ErrorKind {
+    /// A stable upper-case code (`CONFIG`, `INPUT`, `CLASSIFIER`, `IO`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "CONFIG",
+            ErrorKind::Input => "INPUT",
+            ErrorKind::Classifier => "CLASSIFIER",
+            ErrorKind::Io => "IO",
+        }
+    }
+}
+
+/// Any error of the crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration or rule file was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A message was refused.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// A classifier failed.
+    #[error(transparent)]
+    Classifier(#[from] ClassifierError),
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<RuleSetError> for Error {
+    fn from(e: RuleSetError) -> Self {
+        Error::Config(e.into())
+    }
+}
+
+impl Error {
+    /// The kind of error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Input(_) => ErrorKind::Input,
+            Error::Classifier(_) => ErrorKind::Classifier,
+            Error::Io { .. } => ErrorKind::Io,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

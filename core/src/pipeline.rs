@@ -1,0 +1,582 @@
+//! The [`Router`]: built from one configuration, it turns a [`Message`] into a [`Decision`].
+//!
+//! The decision is a pure, synchronous function of (message, configuration): normalise the text
+//! once, place it in a district, run the classifier chain (rules first, then any plug-ins), fill
+//! the defaults, pick the department from the routing table, render the reply. No I/O happens
+//! here; sending the reply and keeping the case happen at the edges.
+//!
+//! ```
+//! use civic_router::{Router, message::{ChannelKind, Message}};
+//!
+//! let router = Router::from_toml(r#"
+//!     [router]
+//!     name = "Demo"
+//!     [categories]
+//!     alumbrado = "Alumbrado"
+//!     emergencias = "Emergencias"
+//!     general = "General"
+//!     [[department]]
+//!     id = "alumbrado"
+//!     name = "Servicio de Alumbrado Público"
+//!     [[department]]
+//!     id = "emergencias"
+//!     name = "Emergencias 112"
+//!     kind = "emergency"
+//!     [[department]]
+//!     id = "010"
+//!     name = "Atención ciudadana"
+//!     [routing]
+//!     default = "010"
+//!     emergency = "emergencias"
+//!     category.alumbrado = "alumbrado"
+//!     [replies]
+//!     emergency = "Llame al 112 ahora."
+//!     [[rule]]
+//!     id = "farola"
+//!     when.any_words = ["farola*"]
+//!     then = { intent = "incident", category = "alumbrado" }
+//!     [[rule]]
+//!     id = "gas"
+//!     priority = 100
+//!     when.any_text = ['huele (mucho )?a gas']
+//!     then = { intent = "emergency" }
+//! "#).unwrap();
+//!
+//! let d = router.route(&Message::new("m1", ChannelKind::Whatsapp, "Farola apagada")).unwrap();
+//! assert_eq!(d.department, "alumbrado");
+//! assert_eq!(d.explanation.route.entry, "category:alumbrado");
+//!
+//! let d = router.route(&Message::new("m2", ChannelKind::Sms, "HUELE A GAS en el portal")).unwrap();
+//! assert_eq!((d.department.as_str(), d.category.as_str()), ("emergencias", "emergencias"));
+//! assert_eq!(d.reply.as_deref(), Some("Llame al 112 ahora."));
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::classify::{
+    Classifier, ClassifierChain, ClassifierTrace, Context, Intent, Priority, RuleClassifier,
+};
+use crate::config::{Config, PLACEHOLDERS};
+use crate::error::{ConfigError, ConfigIssue, Error, InputError};
+use crate::message::{ChannelKind, Message};
+use crate::route::{DistrictMatch, Gazetteer, RouteQuery, RouteTrace, RoutingTable};
+use crate::rules::{FiredRule, RuleFile, RuleSet, Vocabulary};
+use crate::text::{NormalizedText, Normalizer};
+
+/// Why a decision is what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The text as the rules saw it.
+    pub normalized_text: String,
+    /// The rules that fired, with the patterns that hit.
+    pub rules: Vec<FiredRule>,
+    /// What each classifier said and which of its fields were kept.
+    pub classifiers: Vec<ClassifierTrace>,
+    /// Where the district came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<DistrictMatch>,
+    /// Which routing entry chose the department.
+    pub route: RouteTrace,
+    /// Defaults applied and other remarks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The decision for one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The message id.
+    pub id: String,
+    /// The channel the message came on (and the reply goes back on).
+    pub channel: ChannelKind,
+    /// What the person wants.
+    pub intent: Intent,
+    /// The area concerned.
+    pub category: String,
+    /// The department that must act.
+    pub department: String,
+    /// Its human name.
+    pub department_name: String,
+    /// The district, when known.
+    pub district: Option<String>,
+    /// How soon.
+    pub priority: Priority,
+    /// Confidence in intent and category, 0–1.
+    pub confidence: f32,
+    /// Whether a human agent must take it.
+    pub handoff: bool,
+    /// Tags set by rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// What to answer at once, on the same channel.
+    pub reply: Option<String>,
+    /// Ids of the rules that fired, in order.
+    pub rules: Vec<String>,
+    /// Why.
+    pub explanation: Explanation,
+}
+
+/// Everything compiled from one configuration; swapped whole on reload.
+struct Compiled {
+    config: Config,
+    normalizer: Normalizer,
+    rules: Arc<RuleSet>,
+    routing: RoutingTable,
+    gazetteer: Gazetteer,
+    district_names: BTreeMap<String, String>,
+    tz: chrono_tz::Tz,
+}
+
+/// A plug-in classifier and where it sits in the chain.
+#[derive(Clone)]
+struct Plugin {
+    before_rules: bool,
+    classifier: Arc<dyn Classifier>,
+}
+
+/// The router: immutable once built, `Send + Sync`, cheap to share in an `Arc`.
+///
+/// [`reload`](Router::reload) swaps the compiled configuration atomically; a routing call in
+/// flight finishes on the configuration it started with.
+pub struct Router {
+    compiled: ArcSwap<Compiled>,
+    plugins: Vec<Plugin>,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.compiled.load();
+        f.debug_struct("Router")
+            .field("name", &c.config.router.name)
+            .field("rules", &c.rules.len())
+            .field("departments", &c.config.departments.len())
+            .field("plugins", &self.plugins.len())
+            .finish()
+    }
+}
+
+impl Router {
+    /// Builds a router from a parsed configuration, validating everything it refers to.
+    pub fn from_config(config: Config) -> Result<Router, Error> {
+        Ok(Router {
+            compiled: ArcSwap::from_pointee(compile(config)?),
+            plugins: Vec::new(),
+        })
+    }
+
+    /// Builds a router from configuration text (TOML). Rule files it names are read relative
+    /// to the current directory.
+    pub fn from_toml(src: &str) -> Result<Router, Error> {
+        Router::from_config(Config::from_toml_str(src, "<string>")?)
+    }
+
+    /// Builds a router from a configuration file and the rule files it names.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Router, Error> {
+        Router::from_config(Config::from_path(path)?)
+    }
+
+    /// Replaces the configuration atomically. On error the router keeps the old one.
+    pub fn reload(&self, config: Config) -> Result<(), Error> {
+        let c = compile(config)?;
+        self.compiled.store(Arc::new(c));
+        Ok(())
+    }
+
+    /// Adds a classifier after the rules (a statistical model, a Python or JS plug-in).
+    pub fn with_classifier(mut self, classifier: Arc<dyn Classifier>) -> Router {
+        self.plugins.push(Plugin {
+            before_rules: false,
+            classifier,
+        });
+        self
+    }
+
+    /// Adds a classifier that runs before the rules.
+    pub fn with_classifier_first(mut self, classifier: Arc<dyn Classifier>) -> Router {
+        self.plugins.push(Plugin {
+            before_rules: true,
+            classifier,
+        });
+        self
+    }
+
+    /// Names of the classifiers, in the order they run.
+    pub fn classifier_names(&self) -> Vec<String> {
+        let c = self.compiled.load();
+        self.chain(&c)
+            .names()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        self.compiled.load().config.clone()
+    }
+
+    /// The compiled rule set in force.
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.compiled.load().rules.clone()
+    }
+
+    /// Normalises a text the way the router does.
+    pub fn normalize(&self, text: &str) -> NormalizedText {
+        self.compiled.load().normalizer.normalize(text)
+    }
+
+    /// A department's human name, if the department exists.
+    pub fn department_name(&self, id: &str) -> Option<String> {
+        self.compiled
+            .load()
+            .routing
+            .department(id)
+            .map(|d| d.name.clone())
+    }
+
+    fn chain(&self, c: &Compiled) -> ClassifierChain {
+        let mut chain = ClassifierChain::new();
+        for p in self.plugins.iter().filter(|p| p.before_rules) {
+            chain.push(p.classifier.clone());
+        }
+        chain.push(Arc::new(RuleClassifier::new(c.rules.clone())));
+        for p in self.plugins.iter().filter(|p| !p.before_rules) {
+            chain.push(p.classifier.clone());
+        }
+        chain
+    }
+
+    /// Decides what to do with one message.
+    pub fn route(&self, msg: &Message) -> Result<Decision, Error> {
+        let c = self.compiled.load();
+        let c: &Compiled = &c;
+        if msg.id.trim().is_empty() {
+            return Err(InputError::MissingId.into());
+        }
+        let raw = msg.routable_text();
+        if raw.len() > c.config.router.max_text_bytes {
+            return Err(InputError::TooLarge {
+                id: msg.id.clone(),
+                len: raw.len(),
+                limit: c.config.router.max_text_bytes,
+            }
+            .into());
+        }
+        let text = c.normalizer.normalize(&raw);
+        let district_match = c.gazetteer.locate(&text);
+        let district = district_match.as_ref().map(|m| m.id.as_str());
+        let local_time: Option<NaiveDateTime> = msg
+            .received_at
+            .map(|t| t.with_timezone(&c.tz).naive_local());
+        let cx = Context {
+            message: msg,
+            text: &text,
+            district,
+            local_time,
+        };
+        let (class, traces) = self.chain(c).run(&cx)?;
+        let mut notes = Vec::new();
+        let mut confidence = class.confidence;
+        let intent = match class.intent {
+            Some(i) => i,
+            None => {
+                notes.push("no classifier set the intent: `other`".to_string());
+                confidence = 0.0;
+                Intent::Other
+            }
+        };
+        let cfg = &c.config;
+        let category = match intent {
+            Intent::Emergency if cfg.categories.contains_key("emergencias") => {
+                "emergencias".to_string()
+            }
+            Intent::Other => cfg.router.fallback_category.clone(),
+            _ => match class.category.clone() {
+                Some(cat) => cat,
+                None => {
+                    notes.push(format!(
+                        "no classifier set the category: `{}`",
+                        cfg.router.fallback_category
+                    ));
+                    confidence = confidence.min(0.3);
+                    cfg.router.fallback_category.clone()
+                }
+            },
+        };
+        let priority = class.priority.unwrap_or(if intent == Intent::Emergency {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        });
+        let handoff =
+            intent != Intent::Emergency && (class.handoff || confidence < cfg.router.handoff_below);
+        let input = RuleClassifier::input(&cx);
+        let route = c.routing.route(&RouteQuery {
+            intent,
+            category: &category,
+            priority,
+            district,
+            department: class.department.as_deref(),
+            handoff,
+            input: &input,
+        });
+        let dep = c.routing.department(&route.department);
+        let department_name = dep.map(|d| d.name.clone()).unwrap_or_default();
+        let template = class.reply.clone().or_else(|| {
+            let r = &cfg.replies;
+            match intent {
+                Intent::Emergency => r.emergency.clone(),
+                _ if handoff => r.handoff.clone(),
+                Intent::Incident => r.incident.clone(),
+                Intent::Information => r.information.clone(),
+                Intent::Appointment => r.appointment.clone(),
+                Intent::Other => r.other.clone(),
+            }
+        });
+        let reply = template.map(|t| {
+            render(&t, |name| match name {
+                "category" => Some(category.clone()),
+                "category_name" => cfg.categories.get(&category).cloned(),
+                "department" => Some(route.department.clone()),
+                "department_name" => Some(department_name.clone()),
+                "department_phone" => dep.and_then(|d| d.phone.clone()),
+                "district" => district.map(str::to_string),
+                "district_name" => district.and_then(|d| c.district_names.get(d).cloned()),
+                "intent" => Some(intent.to_string()),
+                "channel" => Some(msg.channel.to_string()),
+                "message_id" => Some(msg.id.clone()),
+                _ => None,
+            })
+        });
+        let fired: Vec<FiredRule> = traces
+            .iter()
+            .filter(|t| t.classifier == "rules")
+            .flat_map(|t| t.output.iter())
+            .flat_map(|o| o.evidence.iter())
+            .filter_map(|e| {
+                e.source.strip_prefix("rule:").map(|id| FiredRule {
+                    id: id.to_string(),
+                    patterns: e.detail.clone(),
+                })
+            })
+            .collect();
+        Ok(Decision {
+            id: msg.id.clone(),
+            channel: msg.channel,
+            intent,
+            category,
+            department: route.department.clone(),
+            department_name,
+            district: district.map(str::to_string),
+            priority,
+            confidence,
+            handoff,
+            tags: class.tags,
+            reply,
+            rules: fired.iter().map(|f| f.id.clone()).collect(),
+            explanation: Explanation {
+                normalized_text: text.as_str().to_string(),
+                rules: fired,
+                classifiers: traces,
+                district: district_match,
+                route,
+                notes,
+            },
+        })
+    }
+
+    /// Decides for many messages, spread over every core (with the default `parallel`
+    /// feature). Results come back in input order, one per message.
+    pub fn route_batch(&self, msgs: &[Message]) -> Vec<Result<Decision, Error>> {
+        #[cfg(feature = "parallel")]
+        {
+            use rayon::prelude::*;
+            msgs.par_iter().map(|m| self.route(m)).collect()
+        }
+        #[cfg(not(feature = "parallel"))]
+        {
+            msgs.iter().map(|m| self.route(m)).collect()
+        }
+    }
+}
+
+/// Fills `{name}` placeholders; `{{` and `}}` are literal braces. Unknown or empty values
+/// render as nothing.
+fn render(t: &str, value: impl Fn(&str) -> Option<String>) -> String {
+    let mut out = String::with_capacity(t.len() + 32);
+    let mut rest = t;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") {
+            out.push('{');
+            rest = &tail[2..];
+        } else if tail.starts_with("}}") {
+            out.push('}');
+            rest = &tail[2..];
+        } else if tail.starts_with('{') {
+            match tail.find('}') {
+                Some(end) => {
+                    if let Some(v) = value(&tail[1..end]) {
+                        out.push_str(&v);
+                    }
+                    rest = &tail[end + 1..];
+                }
+                None => {
+                    out.push_str(tail);
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('}');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn compile(config: Config) -> Result<Compiled, Error> {
+    let origin = config.origin.clone();
+    let mut issues: Vec<ConfigIssue> = Vec::new();
+    let tz: chrono_tz::Tz = match config.router.timezone.parse() {
+        Ok(tz) => tz,
+        Err(_) => {
+            issues.push(ConfigIssue {
+                file: origin.clone(),
+                field: "router.timezone".into(),
+                reason: format!("unknown time zone `{}`", config.router.timezone),
+            });
+            chrono_tz::Europe::Madrid
+        }
+    };
+    let h = config.router.handoff_below;
+    if !(0.0..=1.0).contains(&h) {
+        issues.push(ConfigIssue {
+            file: origin.clone(),
+            field: "router.handoff_below".into(),
+            reason: format!("{h} is not between 0 and 1"),
+        });
+    }
+    let mut normalizer = Normalizer::spanish();
+    for (from, to) in &config.text.rewrites {
+        normalizer = normalizer.with_rewrite(from, to);
+    }
+    let known = |s: &str| config.categories.is_empty() || config.categories.contains_key(s);
+    if !known(&config.router.fallback_category) {
+        issues.push(ConfigIssue {
+            file: origin.clone(),
+            field: "router.fallback_category".into(),
+            reason: format!("unknown category `{}`", config.router.fallback_category),
+        });
+    }
+    for (field, t) in [
+        ("replies.emergency", &config.replies.emergency),
+        ("replies.incident", &config.replies.incident),
+        ("replies.information", &config.replies.information),
+        ("replies.appointment", &config.replies.appointment),
+        ("replies.other", &config.replies.other),
+        ("replies.handoff", &config.replies.handoff),
+    ] {
+        if let Some(t) = t {
+            let known = PLACEHOLDERS.iter().map(|s| s.to_string()).collect();
+            if let Err(e) = crate::rules::check_template_pub(t, Some(&known)) {
+                issues.push(ConfigIssue {
+                    file: origin.clone(),
+                    field: field.into(),
+                    reason: e,
+                });
+            }
+        }
+    }
+    let mut seen_d = std::collections::BTreeSet::new();
+    for (i, d) in config.districts.iter().enumerate() {
+        if !seen_d.insert(d.id.clone()) {
+            issues.push(ConfigIssue {
+                file: origin.clone(),
+                field: format!("district[{i}].id"),
+                reason: format!("duplicate district `{}`", d.id),
+            });
+        }
+    }
+    let vocab = Vocabulary {
+        departments: Some(config.departments.iter().map(|d| d.id.clone()).collect()),
+        categories: (!config.categories.is_empty())
+            .then(|| config.categories.keys().cloned().collect()),
+        districts: Some(config.districts.iter().map(|d| d.id.clone()).collect()),
+        sender_lists: config.sender_lists.clone().into_iter().collect(),
+        placeholders: Some(PLACEHOLDERS.iter().map(|s| s.to_string()).collect()),
+    };
+    let mut files: Vec<(&str, RuleFile)> = config
+        .rule_files
+        .iter()
+        .map(|(o, f)| (o.as_str(), f.clone()))
+        .collect();
+    if !config.rules.is_empty() {
+        files.push((
+            origin.as_str(),
+            RuleFile {
+                mode: config.router.mode,
+                rules: config.rules.clone(),
+            },
+        ));
+    }
+    let rules = match RuleSet::from_files_with(&files, &vocab, normalizer.clone()) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            issues.extend(ConfigError::from(e).issues);
+            None
+        }
+    };
+    let routing = match RoutingTable::from_config(&config, &normalizer) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            issues.extend(e.issues);
+            None
+        }
+    };
+    let (Some(rules), Some(routing), true) = (rules, routing, issues.is_empty()) else {
+        return Err(ConfigError { issues }.into());
+    };
+    let gazetteer = Gazetteer::new(
+        &normalizer,
+        config
+            .districts
+            .iter()
+            .map(|d| (d.id.clone(), d.places.clone(), d.streets.clone())),
+    );
+    let district_names = config
+        .districts
+        .iter()
+        .map(|d| (d.id.clone(), d.name.clone()))
+        .collect();
+    Ok(Compiled {
+        config,
+        normalizer,
+        rules: Arc::new(rules),
+        routing,
+        gazetteer,
+        district_names,
+        tz,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn render_placeholders() {
+        let v = |n: &str| (n == "a").then(|| "X".to_string());
+        assert_eq!(render("<{a}> {{b}} {c}", v), "<X> {b} ");
+        assert_eq!(render("no close {a", v), "no close {a");
+        assert_eq!(render("stray } ok", v), "stray } ok");
+    }
+}
