@@ -25,7 +25,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -297,7 +297,31 @@ impl Config {
     /// Parses a configuration from TOML text. Rule files named in `router.rules` are resolved
     /// against the current directory; prefer [`Config::from_path`] for files.
     pub fn from_toml_str(src: &str, origin: &str) -> Result<Config, ConfigError> {
-        Config::parse(src, origin, None)
+        Config::parse(src, origin, &|rel| {
+            std::fs::read_to_string(rel).map_err(|e| e.to_string())
+        })
+    }
+
+    /// Parses a configuration from TOML text, reading the rule files it names through
+    /// `loader` (given the path as written in `router.rules`). This is how a program embeds a
+    /// configuration and its rule files in its binary.
+    ///
+    /// ```
+    /// use civic_router::config::Config;
+    /// let files = [("rules.toml", "[[rule]]\nid = 'r'\nwhen.any_words = ['bache']\nthen.category = 'via_publica'\n")];
+    /// let cfg = Config::from_toml_with_loader(
+    ///     "[router]\nrules = ['rules.toml']\n[[department]]\nid = 'd'\nname = 'D'\n[routing]\ndefault = 'd'\n",
+    ///     "embedded.toml",
+    ///     &|p| files.iter().find(|f| f.0 == p).map(|f| f.1.to_string()).ok_or_else(|| "not embedded".to_string()),
+    /// ).unwrap();
+    /// assert_eq!(cfg.rule_files.len(), 1);
+    /// ```
+    pub fn from_toml_with_loader(
+        src: &str,
+        origin: &str,
+        loader: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<Config, ConfigError> {
+        Config::parse(src, origin, loader)
     }
 
     /// Reads a configuration file and the rule files it names (relative to it).
@@ -306,10 +330,17 @@ impl Config {
         let origin = path.display().to_string();
         let src = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::one(&origin, "(file)", format!("cannot read: {e}")))?;
-        Config::parse(&src, &origin, path.parent())
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::parse(&src, &origin, &|rel| {
+            std::fs::read_to_string(base.join(rel)).map_err(|e| e.to_string())
+        })
     }
 
-    fn parse(src: &str, origin: &str, base: Option<&Path>) -> Result<Config, ConfigError> {
+    fn parse(
+        src: &str,
+        origin: &str,
+        loader: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<Config, ConfigError> {
         let de = toml::Deserializer::new(src);
         let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
@@ -336,21 +367,21 @@ impl Config {
         cfg.origin = origin.to_string();
         let mut issues = Vec::new();
         for (i, rel) in cfg.router.rules.clone().iter().enumerate() {
-            let p: PathBuf = match base {
-                Some(b) => b.join(rel),
-                None => PathBuf::from(rel),
-            };
-            match crate::rules::compile_read_path(&p) {
-                Ok(f) => cfg.rule_files.push(f),
-                Err(e) => {
-                    if e.issues.iter().all(|i| i.field == "(file)") {
-                        issues.push(ConfigIssue {
-                            file: origin.to_string(),
-                            field: format!("router.rules[{i}]"),
-                            reason: format!("cannot read rule file `{}`", p.display()),
-                        });
+            match loader(rel) {
+                Err(e) => issues.push(ConfigIssue {
+                    file: origin.to_string(),
+                    field: format!("router.rules[{i}]"),
+                    reason: format!("cannot read rule file `{rel}`: {e}"),
+                }),
+                Ok(text) => {
+                    let parsed = if rel.to_ascii_lowercase().ends_with(".json") {
+                        crate::rules::parse_rule_json(&text, rel)
                     } else {
-                        issues.extend(ConfigError::from(e).issues);
+                        crate::rules::parse_rule_toml(&text, rel)
+                    };
+                    match parsed {
+                        Ok(f) => cfg.rule_files.push((rel.clone(), f)),
+                        Err(e) => issues.extend(ConfigError::from(e).issues),
                     }
                 }
             }

@@ -578,11 +578,14 @@ fn minutes(t: NaiveTime) -> u32 {
     t.hour() * 60 + t.minute()
 }
 
-/// Reads and parses a rule file (TOML, or JSON by extension) without compiling it.
-pub(crate) fn compile_read_path(
-    path: &std::path::Path,
-) -> Result<(String, RuleFile), RuleSetError> {
-    compile::read_path(path)
+/// Parses a TOML rule file without compiling it.
+pub(crate) fn parse_rule_toml(src: &str, origin: &str) -> Result<RuleFile, RuleSetError> {
+    compile::parse_toml(src, origin)
+}
+
+/// Parses a JSON rule file without compiling it.
+pub(crate) fn parse_rule_json(src: &str, origin: &str) -> Result<RuleFile, RuleSetError> {
+    compile::parse_json(src, origin)
 }
 
 /// Checks a reply template's placeholders.
