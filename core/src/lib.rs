@@ -41,6 +41,7 @@
 pub mod classify;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod message;
 pub mod pipeline;
 pub mod route;

@@ -108,7 +108,8 @@ pub struct Decision {
     pub district: Option<String>,
     /// How soon.
     pub priority: Priority,
-    /// Confidence in intent and category, 0–1.
+    /// Confidence in intent and category, 0–1 (serialised with 4 decimals).
+    #[serde(serialize_with = "round4")]
     pub confidence: f32,
     /// Whether a human agent must take it.
     pub handoff: bool,
@@ -407,6 +408,10 @@ impl Router {
     }
 }
 
+fn round4<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*v) * 10_000.0).round() / 10_000.0)
+}
+
 /// Fills `{name}` placeholders; `{{` and `}}` are literal braces. Unknown or empty values
 /// render as nothing.
 fn render(t: &str, value: impl Fn(&str) -> Option<String>) -> String {
@@ -415,12 +420,12 @@ fn render(t: &str, value: impl Fn(&str) -> Option<String>) -> String {
     while let Some(i) = rest.find(['{', '}']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        if tail.starts_with("{{") {
+        if let Some(after) = tail.strip_prefix("{{") {
             out.push('{');
-            rest = &tail[2..];
-        } else if tail.starts_with("}}") {
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("}}") {
             out.push('}');
-            rest = &tail[2..];
+            rest = after;
         } else if tail.starts_with('{') {
             match tail.find('}') {
                 Some(end) => {

@@ -232,7 +232,9 @@ impl Gazetteer {
         let ac = self.ac.as_ref()?;
         let b = text.as_str().as_bytes();
         // best: (not street, length, -start)
-        let mut best: Option<((bool, usize, std::cmp::Reverse<usize>), usize)> = None;
+        // rank: (a place rather than a street, length, earliest)
+        type Rank = (bool, usize, std::cmp::Reverse<usize>);
+        let mut best: Option<(Rank, usize)> = None;
         for m in ac.find_overlapping_iter(b) {
             let left = m.start() == 0 || b[m.start() - 1] == b' ';
             let right = m.end() == b.len() || b[m.end()] == b' ';
@@ -306,6 +308,10 @@ struct DistrictEntry {
     department: String,
 }
 
+/// Override conditions compiled as a rule set, and per override id its categories and
+/// department.
+type Overrides = (RuleSet, HashMap<String, (Vec<String>, String)>);
+
 /// The compiled routing table.
 #[derive(Clone)]
 pub struct RoutingTable {
@@ -315,7 +321,7 @@ pub struct RoutingTable {
     agents: Option<String>,
     by_category: HashMap<String, String>,
     by_district: Vec<DistrictEntry>,
-    overrides: Option<Arc<(RuleSet, HashMap<String, (Vec<String>, String)>)>>,
+    overrides: Option<Arc<Overrides>>,
 }
 
 impl fmt::Debug for RoutingTable {

@@ -652,11 +652,7 @@ fn required_patterns(c: &Cond) -> Option<Vec<PatId>> {
 
 fn collect_patterns(c: &Cond, out: &mut Vec<PatId>) {
     match c {
-        Cond::Pattern(p) => {
-            if !out.contains(p) {
-                out.push(*p)
-            }
-        }
+        Cond::Pattern(p) if !out.contains(p) => out.push(*p),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| collect_patterns(c, out)),
         Cond::Not(c) => collect_patterns(c, out),
         _ => {}

@@ -1,0 +1,491 @@
+//! `civic-router`: route messages, check a configuration, score it on a labelled corpus, show
+//! why a message goes where it goes, and run the Seville demo.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use clap::{Parser, Subcommand};
+
+use civic_router::config::Config;
+use civic_router::eval::{Evaluation, LabelledMessage};
+use civic_router::rules::RuleInput;
+use civic_router::{ChannelKind, Decision, Message, Router};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+#[derive(Parser)]
+#[command(
+    name = "civic-router",
+    version,
+    about = "Route citizen messages to a city's departments, with an explanation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Route messages (JSON Lines, stdin by default): one decision per line out.
+    Route {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Input file of messages, one JSON object a line (default: stdin).
+        input: Option<PathBuf>,
+        /// Include the full explanation in each decision.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Validate a configuration and its rule files.
+    Check {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Score a configuration on a labelled corpus (JSON Lines with intent/category/district).
+    Eval {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// The labelled corpus.
+        corpus: PathBuf,
+        /// Print the figures as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Print every misrouted message (id, gold, predicted, text).
+        #[arg(long)]
+        errors: bool,
+    },
+    /// Show which rules would fire on a text, and why the others do not.
+    DryRun {
+        /// Configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Channel of the message.
+        #[arg(long, default_value = "whatsapp")]
+        channel: String,
+        /// Show every rule, not only those that match.
+        #[arg(long)]
+        all: bool,
+        /// The message text.
+        text: String,
+    },
+    /// Route the Seville sample messages (embedded) and show each decision with its
+    /// explanation, then a summary per channel, intent and department.
+    Demo {
+        /// Use this configuration instead of the embedded Seville one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Use these messages instead of the embedded sample.
+        #[arg(long)]
+        messages: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Route {
+            config,
+            input,
+            explain,
+        } => route(&config, input.as_deref(), explain),
+        Command::Check { config } => check(&config),
+        Command::Eval {
+            config,
+            corpus,
+            json,
+            errors,
+        } => eval(&config, &corpus, json, errors),
+        Command::DryRun {
+            config,
+            channel,
+            all,
+            text,
+        } => dry_run(&config, &channel, all, &text),
+        Command::Demo { config, messages } => demo(config.as_deref(), messages.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load(config: &Path) -> Result<Router> {
+    Router::from_path(config).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Progress on a terminal only; quiet in pipes.
+struct Progress {
+    on: bool,
+    label: &'static str,
+}
+
+impl Progress {
+    fn new(label: &'static str) -> Self {
+        Progress {
+            on: io::stderr().is_terminal(),
+            label,
+        }
+    }
+    fn tick(&self, n: usize) {
+        if self.on && n % 1000 == 0 {
+            eprint!("\r{}: {n}", self.label);
+        }
+    }
+    fn done(&self, n: usize) {
+        if self.on {
+            eprintln!("\r{}: {n} done", self.label);
+        }
+    }
+}
+
+fn open_input(input: Option<&Path>) -> Result<Box<dyn BufRead>> {
+    Ok(match input {
+        Some(p) => Box::new(io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+        None => Box::new(io::BufReader::new(io::stdin())),
+    })
+}
+
+fn decision_json(d: &Decision, explain: bool) -> serde_json::Value {
+    let mut v = serde_json::to_value(d).unwrap_or_default();
+    if !explain {
+        if let Some(o) = v.as_object_mut() {
+            let route = d.explanation.route.entry.clone();
+            o.remove("explanation");
+            o.insert("route".into(), route.into());
+        }
+    }
+    v
+}
+
+fn route(config: &Path, input: Option<&Path>, explain: bool) -> Result<ExitCode> {
+    let router = load(config)?;
+    let reader = open_input(input)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let progress = Progress::new("routed");
+    let mut failures = 0usize;
+    let mut batch: Vec<(usize, Message)> = Vec::with_capacity(4096);
+    let mut n = 0usize;
+    let flush = |batch: &mut Vec<(usize, Message)>,
+                 out: &mut BufWriter<io::StdoutLock<'_>>,
+                 failures: &mut usize|
+     -> Result<()> {
+        let msgs: Vec<Message> = batch.iter().map(|(_, m)| m.clone()).collect();
+        for ((line, _), r) in batch.iter().zip(router.route_batch(&msgs)) {
+            match r {
+                Ok(d) => writeln!(out, "{}", decision_json(&d, explain))?,
+                Err(e) => {
+                    *failures += 1;
+                    eprintln!("line {line}: {e}");
+                    writeln!(
+                        out,
+                        "{}",
+                        serde_json::json!({"line": line, "error": {"kind": e.kind().code(), "message": e.to_string()}})
+                    )?;
+                }
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let lineno = i + 1;
+        let bytes = line.context("reading input")?;
+        n += 1;
+        progress.tick(n);
+        let parsed = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("invalid UTF-8: {e}"))
+            .and_then(|s| {
+                if s.trim().is_empty() {
+                    Err(String::new())
+                } else {
+                    serde_json::from_str::<Message>(s).map_err(|e| e.to_string())
+                }
+            });
+        match parsed {
+            Ok(m) => {
+                batch.push((lineno, m));
+                if batch.len() == 4096 {
+                    flush(&mut batch, &mut out, &mut failures)?;
+                }
+            }
+            Err(e) if e.is_empty() => n -= 1,
+            Err(e) => {
+                flush(&mut batch, &mut out, &mut failures)?;
+                failures += 1;
+                eprintln!("line {lineno}: not a message: {e}");
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"line": lineno, "error": {"kind": "INPUT", "message": format!("not a message: {e}")}})
+                )?;
+            }
+        }
+    }
+    flush(&mut batch, &mut out, &mut failures)?;
+    out.flush()?;
+    progress.done(n);
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{failures} of {n} lines could not be routed");
+        ExitCode::from(1)
+    })
+}
+
+fn check(config: &Path) -> Result<ExitCode> {
+    let router = load(config)?;
+    let cfg = router.config();
+    println!(
+        "{}: ok — {} rules ({} patterns), {} departments, {} districts, {} categories",
+        config.display(),
+        router.rules().len(),
+        router.rules().pattern_count(),
+        cfg.departments.len(),
+        cfg.districts.len(),
+        cfg.categories.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCode> {
+    let router = load(config)?;
+    let reader = open_input(Some(corpus))?;
+    let mut gold = Vec::new();
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("{}: line {}", corpus.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        gold.push(
+            LabelledMessage::from_json_line(&line)
+                .map_err(|e| anyhow::anyhow!("{}: line {}: {e}", corpus.display(), i + 1))?,
+        );
+    }
+    let msgs: Vec<Message> = gold.iter().map(|g| g.message.clone()).collect();
+    let mut ev = Evaluation::default();
+    for (g, r) in gold.iter().zip(router.route_batch(&msgs)) {
+        let d = r.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
+        ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+        if errors && (g.intent != d.intent.as_str() || g.category != d.category) {
+            println!(
+                "{}\t{}/{} -> {}/{}\t{}",
+                g.message.id, g.intent, g.category, d.intent, d.category, g.message.text
+            );
+        }
+    }
+    if json {
+        let v = serde_json::json!({
+            "messages": ev.total,
+            "intent_accuracy": ev.intent_accuracy(),
+            "category_accuracy": ev.category_accuracy(),
+            "joint_accuracy": ev.joint_accuracy(),
+            "category_macro_f1": ev.category_macro_f1(),
+            "emergency_recall": ev.emergency_recall(),
+            "district_accuracy": ev.district_accuracy(),
+            "intent": ev.intent_scores(),
+            "category": ev.category_scores(),
+            "confusions": ev.confusions(20),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", ev.report());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dry_run(config: &Path, channel: &str, all: bool, text: &str) -> Result<ExitCode> {
+    let router = load(config)?;
+    let channel: ChannelKind = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rules = router.rules();
+    let normalized = router.normalize(text);
+    let mut msg = Message::new("dry-run", channel, text);
+    msg.id = "dry-run".into();
+    let d = router.route(&msg).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut input = RuleInput::new(&normalized, channel);
+    input.district = d.district.as_deref();
+    println!("normalised: {normalized}");
+    for t in rules.dry_run(&input) {
+        if !all && !t.matches {
+            continue;
+        }
+        let state = match (t.matches, t.applies) {
+            (true, true) => "FIRES  ",
+            (true, false) => "blocked",
+            _ => "no     ",
+        };
+        print!("{state} {:<32} prio {:>4}", t.id, t.priority);
+        if !t.patterns.is_empty() {
+            print!("  hits {:?}", t.patterns);
+        }
+        if let Some(r) = &t.reason {
+            print!("  ({r})");
+        }
+        println!();
+    }
+    println!(
+        "decision: {} / {} -> {} (route {}, confidence {:.2}{})",
+        d.intent,
+        d.category,
+        d.department,
+        d.explanation.route.entry,
+        d.confidence,
+        if d.handoff { ", handoff" } else { "" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn embedded_file(rel: &str) -> Option<&'static str> {
+    embedded::SEVILLA
+        .iter()
+        .find(|(p, _)| *p == rel)
+        .map(|(_, c)| *c)
+}
+
+fn demo(config: Option<&Path>, messages: Option<&Path>) -> Result<ExitCode> {
+    let router = match config {
+        Some(p) => load(p)?,
+        None => {
+            let Some(src) = embedded_file("router.toml") else {
+                bail!("this binary was built without the Seville example (examples/sevilla/router.toml)");
+            };
+            let cfg = Config::from_toml_with_loader(src, "examples/sevilla/router.toml", &|rel| {
+                embedded_file(rel.trim_start_matches("./"))
+                    .map(str::to_string)
+                    .ok_or_else(|| "not embedded in this binary".to_string())
+            })
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Router::from_config(cfg).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    let text = match messages {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => embedded_file("messages.jsonl")
+            .ok_or_else(|| {
+                anyhow::anyhow!("no embedded sample messages (examples/sevilla/messages.jsonl)")
+            })?
+            .to_string(),
+    };
+    let mut msgs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        msgs.push(
+            serde_json::from_str::<Message>(line)
+                .with_context(|| format!("sample line {}", i + 1))?,
+        );
+    }
+    let cfg = router.config();
+    println!(
+        "{} — {} rules, {} departments, {} districts\n",
+        if cfg.router.name.is_empty() {
+            "civic-router"
+        } else {
+            &cfg.router.name
+        },
+        router.rules().len(),
+        cfg.departments.len(),
+        cfg.districts.len()
+    );
+    let mut by: [BTreeMap<String, usize>; 3] = Default::default();
+    let mut handoffs = 0;
+    let start = std::time::Instant::now();
+    let decisions = router.route_batch(&msgs);
+    let elapsed = start.elapsed();
+    for (m, d) in msgs.iter().zip(decisions) {
+        let d = match d {
+            Ok(d) => d,
+            Err(e) => {
+                println!("[{}] error: {e}\n", m.id);
+                continue;
+            }
+        };
+        println!("[{}] {} · {}", d.id, d.channel, one_line(&m.text, 100));
+        println!(
+            "   → {} / {} → {} ({}){}{}",
+            d.intent,
+            d.category,
+            d.department_name,
+            d.department,
+            d.district
+                .as_deref()
+                .map(|x| format!(" · district {x}"))
+                .unwrap_or_default(),
+            if d.handoff { " · HUMAN AGENT" } else { "" }
+        );
+        let why: Vec<String> = d
+            .explanation
+            .rules
+            .iter()
+            .map(|r| {
+                if r.patterns.is_empty() {
+                    r.id.clone()
+                } else {
+                    format!("{} [{}]", r.id, r.patterns.join(", "))
+                }
+            })
+            .collect();
+        println!(
+            "   why: {}; route {}; confidence {:.2}, priority {}",
+            if why.is_empty() {
+                "no rule fired".to_string()
+            } else {
+                format!("rules {}", why.join("; "))
+            },
+            d.explanation.route.entry,
+            d.confidence,
+            d.priority
+        );
+        if let Some(dm) = &d.explanation.district {
+            println!("   district from {} \"{}\"", dm.source, dm.matched);
+        }
+        if let Some(r) = &d.reply {
+            println!("   reply: {}", one_line(r, 140));
+        }
+        println!();
+        *by[0].entry(d.channel.to_string()).or_default() += 1;
+        *by[1].entry(d.intent.to_string()).or_default() += 1;
+        *by[2].entry(d.department.clone()).or_default() += 1;
+        handoffs += d.handoff as usize;
+    }
+    println!(
+        "summary: {} messages routed in {:.2?} ({} to a human agent)",
+        msgs.len(),
+        elapsed,
+        handoffs
+    );
+    for (title, m) in ["channel", "intent", "department"].iter().zip(by.iter()) {
+        println!("\n  {title:<28} messages");
+        for (k, v) in m {
+            println!("  {k:<28} {v:>8}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > max {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    } else {
+        s
+    }
+}

@@ -1,0 +1,361 @@
+//! Scoring a router against a labelled corpus (the format of the project's
+//! `corpus/TAXONOMY.md`: a message per JSON line with `intent`, `category` and optionally
+//! `district` labels).
+//!
+//! ```
+//! use civic_router::eval::{Evaluation, LabelledMessage};
+//!
+//! let gold = LabelledMessage::from_json_line(
+//!     r#"{"id": "d1", "channel": "sms", "text": "farola apagada", "intent": "incident", "category": "alumbrado"}"#,
+//! ).unwrap();
+//! let mut ev = Evaluation::default();
+//! ev.add(&gold, "incident", "alumbrado", None);
+//! assert_eq!(ev.intent_accuracy(), 1.0);
+//! assert_eq!(ev.total, 1);
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::Message;
+
+/// A message with its gold labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelledMessage {
+    /// The message (labels removed).
+    pub message: Message,
+    /// Gold intent.
+    pub intent: String,
+    /// Gold category.
+    pub category: String,
+    /// Gold district, when the text names one.
+    pub district: Option<String>,
+}
+
+impl LabelledMessage {
+    /// Parses one corpus line.
+    pub fn from_json_line(line: &str) -> Result<LabelledMessage, String> {
+        let mut v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+        let obj = v
+            .as_object_mut()
+            .ok_or_else(|| "expected a JSON object".to_string())?;
+        let mut take = |k: &str| -> Result<Option<String>, String> {
+            match obj.remove(k) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(format!("`{k}` must be a string")),
+            }
+        };
+        let intent = take("intent")?.ok_or("missing label `intent`")?;
+        let category = take("category")?.ok_or("missing label `category`")?;
+        let district = take("district")?;
+        let message: Message =
+            serde_json::from_value(v).map_err(|e| format!("not a message: {e}"))?;
+        Ok(LabelledMessage {
+            message,
+            intent,
+            category,
+            district,
+        })
+    }
+}
+
+/// Precision, recall and F1 of one class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClassScore {
+    /// Gold examples of the class.
+    pub support: usize,
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// F1.
+    pub f1: f64,
+}
+
+/// Counts of predictions against gold labels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// Messages scored.
+    pub total: usize,
+    /// Intent correct.
+    pub intent_correct: usize,
+    /// Category correct.
+    pub category_correct: usize,
+    /// Both correct.
+    pub both_correct: usize,
+    /// Messages with a gold district.
+    pub district_total: usize,
+    /// Of those, district correct.
+    pub district_correct: usize,
+    /// Messages without a gold district for which a district was predicted anyway.
+    pub district_spurious: usize,
+    /// (gold, predicted) intent counts.
+    pub intent_pairs: BTreeMap<(String, String), usize>,
+    /// (gold, predicted) category counts.
+    pub category_pairs: BTreeMap<(String, String), usize>,
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+impl Evaluation {
+    /// Adds one prediction.
+    pub fn add(
+        &mut self,
+        gold: &LabelledMessage,
+        intent: &str,
+        category: &str,
+        district: Option<&str>,
+    ) {
+        self.total += 1;
+        let ic = gold.intent == intent;
+        let cc = gold.category == category;
+        self.intent_correct += ic as usize;
+        self.category_correct += cc as usize;
+        self.both_correct += (ic && cc) as usize;
+        match &gold.district {
+            Some(d) => {
+                self.district_total += 1;
+                self.district_correct += (Some(d.as_str()) == district) as usize;
+            }
+            None => self.district_spurious += district.is_some() as usize,
+        }
+        *self
+            .intent_pairs
+            .entry((gold.intent.clone(), intent.to_string()))
+            .or_default() += 1;
+        *self
+            .category_pairs
+            .entry((gold.category.clone(), category.to_string()))
+            .or_default() += 1;
+    }
+
+    /// Share of intents right.
+    pub fn intent_accuracy(&self) -> f64 {
+        ratio(self.intent_correct, self.total)
+    }
+
+    /// Share of categories right.
+    pub fn category_accuracy(&self) -> f64 {
+        ratio(self.category_correct, self.total)
+    }
+
+    /// Share with both right.
+    pub fn joint_accuracy(&self) -> f64 {
+        ratio(self.both_correct, self.total)
+    }
+
+    /// Share of gold districts found.
+    pub fn district_accuracy(&self) -> f64 {
+        ratio(self.district_correct, self.district_total)
+    }
+
+    /// Recall of the `emergency` intent: the figure that matters most.
+    pub fn emergency_recall(&self) -> f64 {
+        self.intent_scores()
+            .get("emergency")
+            .map_or(0.0, |s| s.recall)
+    }
+
+    /// Per-class scores of the intent.
+    pub fn intent_scores(&self) -> BTreeMap<String, ClassScore> {
+        scores(&self.intent_pairs)
+    }
+
+    /// Per-class scores of the category.
+    pub fn category_scores(&self) -> BTreeMap<String, ClassScore> {
+        scores(&self.category_pairs)
+    }
+
+    /// Macro-averaged F1 over the category classes present in the gold labels.
+    pub fn category_macro_f1(&self) -> f64 {
+        let s = self.category_scores();
+        let with_support: Vec<f64> = s.values().filter(|c| c.support > 0).map(|c| c.f1).collect();
+        with_support.iter().sum::<f64>() / with_support.len().max(1) as f64
+    }
+
+    /// The most frequent confusions `(field, gold, predicted, count)`, largest first.
+    pub fn confusions(&self, n: usize) -> Vec<(String, String, String, usize)> {
+        let mut v: Vec<(String, String, String, usize)> = self
+            .intent_pairs
+            .iter()
+            .filter(|((g, p), _)| g != p)
+            .map(|((g, p), c)| ("intent".to_string(), g.clone(), p.clone(), *c))
+            .chain(
+                self.category_pairs
+                    .iter()
+                    .filter(|((g, p), _)| g != p)
+                    .map(|((g, p), c)| ("category".to_string(), g.clone(), p.clone(), *c)),
+            )
+            .collect();
+        v.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| a.cmp(b)));
+        v.truncate(n);
+        v
+    }
+
+    /// A plain-text report.
+    pub fn report(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "messages            {}", self.total);
+        let _ = writeln!(s, "intent accuracy     {:.3}", self.intent_accuracy());
+        let _ = writeln!(s, "category accuracy   {:.3}", self.category_accuracy());
+        let _ = writeln!(s, "both right          {:.3}", self.joint_accuracy());
+        let _ = writeln!(s, "category macro-F1   {:.3}", self.category_macro_f1());
+        let _ = writeln!(s, "emergency recall    {:.3}", self.emergency_recall());
+        let _ = writeln!(
+            s,
+            "district accuracy   {:.3} ({} of {} labelled; {} predicted where none labelled)",
+            self.district_accuracy(),
+            self.district_correct,
+            self.district_total,
+            self.district_spurious
+        );
+        for (title, table) in [
+            ("intent", self.intent_scores()),
+            ("category", self.category_scores()),
+        ] {
+            let _ = writeln!(
+                s,
+                "\n{title:<20} {:>9} {:>9} {:>9} {:>8}",
+                "precision", "recall", "f1", "support"
+            );
+            for (k, c) in &table {
+                let _ = writeln!(
+                    s,
+                    "{k:<20} {:>9.3} {:>9.3} {:>9.3} {:>8}",
+                    c.precision, c.recall, c.f1, c.support
+                );
+            }
+        }
+        let conf = self.confusions(15);
+        if !conf.is_empty() {
+            let _ = writeln!(s, "\nmost frequent confusions (gold -> predicted)");
+            for (f, g, p, c) in conf {
+                let _ = writeln!(s, "  {c:>4}  {f:<8} {g} -> {p}");
+            }
+        }
+        s
+    }
+}
+
+fn scores(pairs: &BTreeMap<(String, String), usize>) -> BTreeMap<String, ClassScore> {
+    let classes: BTreeSet<&String> = pairs.keys().flat_map(|(g, p)| [g, p]).collect();
+    classes
+        .into_iter()
+        .map(|c| {
+            let tp = pairs.get(&(c.clone(), c.clone())).copied().unwrap_or(0);
+            let gold: usize = pairs
+                .iter()
+                .filter(|((g, _), _)| g == c)
+                .map(|(_, n)| n)
+                .sum();
+            let pred: usize = pairs
+                .iter()
+                .filter(|((_, p), _)| p == c)
+                .map(|(_, n)| n)
+                .sum();
+            let precision = ratio(tp, pred);
+            let recall = ratio(tp, gold);
+            let f1 = if precision + recall == 0.0 {
+                0.0
+            } else {
+                2.0 * precision * recall / (precision + recall)
+            };
+            (
+                c.clone(),
+                ClassScore {
+                    support: gold,
+                    precision,
+                    recall,
+                    f1,
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lm(intent: &str, category: &str, district: Option<&str>) -> LabelledMessage {
+        LabelledMessage {
+            message: Message::new("x", crate::ChannelKind::Sms, "t"),
+            intent: intent.into(),
+            category: category.into(),
+            district: district.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn known_scores() {
+        let mut ev = Evaluation::default();
+        ev.add(
+            &lm("emergency", "emergencias", None),
+            "emergency",
+            "emergencias",
+            None,
+        );
+        ev.add(
+            &lm("emergency", "emergencias", None),
+            "incident",
+            "agua",
+            Some("triana"),
+        );
+        ev.add(
+            &lm("incident", "agua", Some("triana")),
+            "incident",
+            "agua",
+            Some("triana"),
+        );
+        ev.add(
+            &lm("incident", "agua", Some("sur")),
+            "incident",
+            "limpieza",
+            None,
+        );
+        assert_eq!(ev.total, 4);
+        assert_eq!(ev.intent_accuracy(), 0.75);
+        assert_eq!(ev.category_accuracy(), 0.5);
+        assert_eq!(ev.emergency_recall(), 0.5);
+        assert_eq!(ev.district_accuracy(), 0.5);
+        assert_eq!(ev.district_spurious, 1);
+        let inc = ev.intent_scores()["incident"];
+        // 2 of 3 incident predictions right; both gold incidents found
+        assert!((inc.precision - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(inc.recall, 1.0);
+        assert_eq!(ev.confusions(1)[0].3, 1);
+        assert!(ev.report().contains("emergency recall    0.500"));
+    }
+
+    #[test]
+    fn parses_corpus_lines() {
+        let l = LabelledMessage::from_json_line(
+            r#"{"id": "d2", "channel": "app", "text": "x", "intent": "incident", "category": "alumbrado", "district": "triana"}"#,
+        )
+        .unwrap();
+        assert_eq!(l.district.as_deref(), Some("triana"));
+        assert!(LabelledMessage::from_json_line("{")
+            .unwrap_err()
+            .contains("invalid JSON"));
+        assert!(
+            LabelledMessage::from_json_line(r#"{"id": "a", "channel": "sms", "text": "x"}"#)
+                .unwrap_err()
+                .contains("intent")
+        );
+        assert!(LabelledMessage::from_json_line(
+            r#"{"id": "a", "channel": "fax", "text": "x", "intent": "other", "category": "general"}"#
+        )
+        .unwrap_err()
+        .contains("not a message"));
+    }
+}
