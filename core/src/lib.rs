@@ -54,3 +54,8 @@ pub use error::{ConfigError, Error, ErrorKind, InputError, Result};
 pub use message::{ChannelKind, Message};
 pub use pipeline::{Decision, Explanation, Router};
 pub use rules::RuleSet;
+
+/// The README's Rust example runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
