@@ -27,9 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../sevilla/router.toml");
     let router = Router::from_path(config)?.with_classifier(Arc::new(thanks_classifier));
     let messages = [
-        Message::new("w1", ChannelKind::Whatsapp, "hay una farola apagada en la calle Feria"),
+        Message::new(
+            "w1",
+            ChannelKind::Whatsapp,
+            "hay una farola apagada en la calle Feria",
+        ),
         Message::new("s1", ChannelKind::Sms, "huele muchisimo a gas en el portal"),
-        Message::new("v1", ChannelKind::Voice, "quiero pedir cita para empadronarme en triana"),
+        Message::new(
+            "v1",
+            ChannelKind::Voice,
+            "quiero pedir cita para empadronarme en triana",
+        ),
         Message::new("w2", ChannelKind::Whatsapp, "muchas gracias!!"),
     ];
     for m in &messages {
