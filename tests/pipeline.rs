@@ -481,3 +481,27 @@ fn missing_rule_file_is_refused_with_its_name() {
     let e = Router::from_toml("[router]\nrules = [\"/nonexistent/rules.toml\"]\n[[department]]\nid = \"d\"\nname = \"D\"\n[routing]\ndefault = \"d\"\n").unwrap_err();
     assert!(e.to_string().contains("router.rules[0]"), "{e}");
 }
+
+#[test]
+fn district_from_the_location_address_when_the_text_names_none() {
+    let mut m = msg("bache enorme");
+    m.location = Some(Location {
+        lat: None,
+        lon: None,
+        address: Some("Calle San Jacinto 20, Triana".into()),
+    });
+    let d = router().route(&m).unwrap();
+    assert_eq!(d.district.as_deref(), Some("triana"));
+    assert_eq!(d.explanation.district.unwrap().source, "address place");
+    // the text wins over the address
+    let mut m = msg("bache en la Macarena");
+    m.location = Some(Location {
+        lat: None,
+        lon: None,
+        address: Some("Triana".into()),
+    });
+    assert_eq!(
+        router().route(&m).unwrap().district.as_deref(),
+        Some("macarena")
+    );
+}

@@ -8,6 +8,11 @@ use civic_router_tests::{golden_cases, repo_root};
 #[test]
 fn golden_corpus_routes_as_expected() {
     let cases = golden_cases();
+    assert!(
+        cases.len() >= 40,
+        "the golden corpus went missing: {} cases",
+        cases.len()
+    );
     let mut routers: HashMap<String, Router> = HashMap::new();
     let mut failures = Vec::new();
     for (at, case) in &cases {

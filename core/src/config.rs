@@ -96,6 +96,18 @@ pub struct RouterSection {
     /// Category for messages no classifier labels (default `general`).
     #[serde(default = "default_category")]
     pub fallback_category: String,
+    /// Intent for messages whose category was decided but whose intent was not (e.g.
+    /// `incident`: "farola en la calle Feria" names a problem without a verb). Unset: such
+    /// messages get intent `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_intent: Option<crate::classify::Intent>,
+    /// Confidence given to a decision whose intent came from `default_intent` (default 0.6).
+    #[serde(default = "default_intent_confidence")]
+    pub default_intent_confidence: f32,
+}
+
+fn default_intent_confidence() -> f32 {
+    0.6
 }
 
 fn default_tz() -> String {
@@ -121,6 +133,8 @@ impl Default for RouterSection {
             mode: None,
             max_text_bytes: default_max_text(),
             fallback_category: default_category(),
+            default_intent: None,
+            default_intent_confidence: default_intent_confidence(),
         }
     }
 }

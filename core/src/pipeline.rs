@@ -271,7 +271,13 @@ impl Router {
             .into());
         }
         let text = c.normalizer.normalize(&raw);
-        let district_match = c.gazetteer.locate(&text);
+        // the text names the place first; else the address the channel gave
+        let district_match = c.gazetteer.locate(&text).or_else(|| {
+            let address = msg.location.as_ref()?.address.as_deref()?;
+            let mut m = c.gazetteer.locate(&c.normalizer.normalize(address))?;
+            m.source = format!("address {}", m.source);
+            Some(m)
+        });
         let district = district_match.as_ref().map(|m| m.id.as_str());
         let local_time: Option<NaiveDateTime> = msg
             .received_at
@@ -285,15 +291,22 @@ impl Router {
         let (class, traces) = self.chain(c).run(&cx)?;
         let mut notes = Vec::new();
         let mut confidence = class.confidence;
-        let intent = match class.intent {
-            Some(i) => i,
-            None => {
+        let cfg = &c.config;
+        let intent = match (class.intent, &class.category, cfg.router.default_intent) {
+            (Some(i), _, _) => i,
+            (None, Some(_), Some(d)) => {
+                notes.push(format!(
+                    "no classifier set the intent: default `{d}` for a categorised message"
+                ));
+                confidence = confidence.min(cfg.router.default_intent_confidence);
+                d
+            }
+            (None, _, _) => {
                 notes.push("no classifier set the intent: `other`".to_string());
                 confidence = 0.0;
                 Intent::Other
             }
         };
-        let cfg = &c.config;
         let category = match intent {
             Intent::Emergency if cfg.categories.contains_key("emergencias") => {
                 "emergencias".to_string()
@@ -462,13 +475,17 @@ fn compile(config: Config) -> Result<Compiled, Error> {
             chrono_tz::Europe::Madrid
         }
     };
-    let h = config.router.handoff_below;
-    if !(0.0..=1.0).contains(&h) {
-        issues.push(ConfigIssue {
-            file: origin.clone(),
-            field: "router.handoff_below".into(),
-            reason: format!("{h} is not between 0 and 1"),
-        });
+    for (field, v) in [
+        ("router.handoff_below", config.router.handoff_below),
+        ("router.default_intent_confidence", config.router.default_intent_confidence),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            issues.push(ConfigIssue {
+                file: origin.clone(),
+                field: field.into(),
+                reason: format!("{v} is not between 0 and 1"),
+            });
+        }
     }
     let mut normalizer = Normalizer::spanish();
     for (from, to) in &config.text.rewrites {

@@ -159,7 +159,8 @@ pub struct DistrictMatch {
     pub id: String,
     /// What placed it there (the normalised place name matched).
     pub matched: String,
-    /// `place` (a neighbourhood or landmark) or `street`.
+    /// `place` (a neighbourhood or landmark) or `street`, prefixed by `address ` when found in
+    /// the location's address rather than the text.
     pub source: String,
 }
 

@@ -12,7 +12,9 @@
 //!   meets `ano`, and `peña` (`penya`) never meets `pena`.
 //! * letters repeated three times or more are squeezed to one (`holaaaa → hola`, `calleeee →
 //!   calle`), while legitimate doubles (`ll`, `rr`, `cc`, `ee`) stay;
-//! * punctuation, emoji and symbols separate tokens; separators between digits (`10:30`, `3,5`,
+//! * a question mark (`?` or `¿`) becomes a token `?` of its own, once per run: it is the
+//!   strongest cue that a message asks for information;
+//! * other punctuation, emoji and symbols separate tokens; separators between digits (`10:30`, `3,5`,
 //!   `12/05`) and a hyphen before a digit (`SE-30`, `SEV-2026-004213`) are kept inside the token;
 //! * a lexicon rewrites chat shorthand and common regional spellings token by token (`xq →
 //!   porque`, `q → que`, `porfa → por favor`, `pa → para`, `c/ → calle`), and Andalusian dropped
@@ -23,8 +25,8 @@
 //!
 //! let n = Normalizer::spanish();
 //! let t = n.normalize("¡¡Holaaaa!! Xq la FAROLA de la C/ Feria está apagá?? 😡");
-//! assert_eq!(t.as_str(), "hola porque la farola de la calle feria esta apagada");
-//! assert_eq!(t.tokens().count(), 10);
+//! assert_eq!(t.as_str(), "hola porque la farola de la calle feria esta apagada ?");
+//! assert_eq!(t.tokens().count(), 11);
 //! assert_eq!(n.normalize("Año").as_str(), "anyo");
 //! ```
 
@@ -365,6 +367,10 @@ fn fold(input: &str) -> String {
                 out.push(b as char);
                 continue;
             }
+            if b == b'?' {
+                push_question(&mut out, &mut pending_space);
+                continue;
+            }
             // "c/" → "calle"
             if b == b'/' && !pending_space && ends_with_lone(&out, "c") {
                 out.push_str("alle");
@@ -394,6 +400,7 @@ fn fold(input: &str) -> String {
                 }
             }
             '\u{0300}'..='\u{036f}' => {}
+            '¿' => push_question(&mut out, &mut pending_space),
             'ß' => push_word(&mut out, &mut pending_space, "ss"),
             'æ' | 'Æ' => push_word(&mut out, &mut pending_space, "ae"),
             'œ' | 'Œ' => push_word(&mut out, &mut pending_space, "oe"),
@@ -432,6 +439,20 @@ fn ends_with_lone(out: &str, w: &str) -> bool {
         let before = out.len() - w.len();
         before == 0 || out.as_bytes()[before - 1] == b' '
     }
+}
+
+/// A question mark (`?` or `¿`) is kept as a token of its own, once per run: whether a
+/// message asks something is the strongest cue of an information request.
+fn push_question(out: &mut String, pending_space: &mut bool) {
+    if out.ends_with('?') {
+        *pending_space = true;
+        return;
+    }
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push('?');
+    *pending_space = true;
 }
 
 fn push_word(out: &mut String, pending_space: &mut bool, s: &str) {
@@ -539,7 +560,7 @@ mod tests {
     fn chat_shorthand() {
         assert_eq!(
             n("xq no viene el bus? porfa"),
-            "porque no viene el bus por favor"
+            "porque no viene el bus ? por favor"
         );
         assert_eq!(n("q pasa k no recogen"), "que pasa que no recogen");
         assert_eq!(
@@ -563,7 +584,9 @@ mod tests {
 
     #[test]
     fn punctuation_emoji_and_numbers() {
-        assert_eq!(n("¿¡Hola!? 😢😢 ...vale"), "hola vale");
+        assert_eq!(n("¡Hola! 😢😢 ...vale"), "hola vale");
+        assert_eq!(n("¿¡Hola!? ¿vale?"), "? hola ? vale ?");
+        assert_eq!(n("que hora es??? ya"), "que hora es ? ya");
         assert_eq!(n("a las 10:30, el 12/05"), "a las 10:30 el 12/05");
         assert_eq!(n("aviso SEV-2026-004213."), "aviso sev-2026-004213");
         assert_eq!(n("la SE-30 cortada"), "la se-30 cortada");
