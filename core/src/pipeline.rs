@@ -477,7 +477,10 @@ fn compile(config: Config) -> Result<Compiled, Error> {
     };
     for (field, v) in [
         ("router.handoff_below", config.router.handoff_below),
-        ("router.default_intent_confidence", config.router.default_intent_confidence),
+        (
+            "router.default_intent_confidence",
+            config.router.default_intent_confidence,
+        ),
     ] {
         if !(0.0..=1.0).contains(&v) {
             issues.push(ConfigIssue {

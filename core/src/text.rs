@@ -248,7 +248,26 @@ impl Normalizer {
             text: String::with_capacity(folded.len()),
             spans: Vec::with_capacity(folded.len() / 5 + 1),
         };
-        for raw in folded.split(' ').filter(|t| !t.is_empty()) {
+        let raw_tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
+        let mut i = 0;
+        while i < raw_tokens.len() {
+            // letters spelled one by one ("i b i", "d n i" in speech transcripts) are joined
+            let run = raw_tokens[i..]
+                .iter()
+                .take_while(|t| t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase())
+                .count();
+            if run >= 3
+                && raw_tokens[i..i + run]
+                    .iter()
+                    .any(|t| !"aeiouy".contains(*t))
+            {
+                let joined: String = raw_tokens[i..i + run].concat();
+                push_token(&mut out, &joined);
+                i += run;
+                continue;
+            }
+            let raw = raw_tokens[i];
+            i += 1;
             let tok = squeeze(raw);
             if let Some(rep) = self.rewrites.get(tok.as_ref()) {
                 for part in rep.split(' ') {
@@ -591,6 +610,15 @@ mod tests {
         assert_eq!(n("aviso SEV-2026-004213."), "aviso sev-2026-004213");
         assert_eq!(n("la SE-30 cortada"), "la se-30 cortada");
         assert_eq!(n("fin.Empieza"), "fin empieza");
+    }
+
+    #[test]
+    fn spelled_letters_are_joined() {
+        assert_eq!(n("donde se paga el i b i"), "donde se paga el ibi");
+        assert_eq!(n("el d n i de mi madre"), "el dni de mi madre");
+        // two letters, or vowels only, are words
+        assert_eq!(n("la c y la d"), "la c y la d");
+        assert_eq!(n("voy a y o e"), "voy a y o e");
     }
 
     #[test]
