@@ -505,3 +505,44 @@ fn district_from_the_location_address_when_the_text_names_none() {
         Some("macarena")
     );
 }
+
+#[test]
+fn dry_run_sees_what_route_sees() {
+    let r = router();
+    let mut with_caption = msg("mirad esto");
+    with_caption.attachments.push(Attachment {
+        kind: "image".into(),
+        mime_type: None,
+        url: None,
+        caption: Some("bache con cables en Triana".into()),
+    });
+    let mut cases: Vec<Message> = [
+        "farola rota",
+        "huele a gas y hay una farola caída",
+        "talleres en triana",
+        "hola",
+        "ruido",
+    ]
+    .iter()
+    .map(|t| msg(t))
+    .collect();
+    cases.push(with_caption);
+    for m in &cases {
+        let d = r.route(m).unwrap();
+        let trace = r.dry_run(m).unwrap();
+        assert_eq!(trace.len(), r.rules().len());
+        let applied: Vec<String> = trace
+            .iter()
+            .filter(|t| t.applies)
+            .map(|t| t.id.clone())
+            .collect();
+        assert_eq!(applied, d.rules, "{:?}", m.text);
+    }
+    let gas = r.dry_run(&msg("huele a gas y una farola caída")).unwrap();
+    let lighting = gas.iter().find(|t| t.id == "lighting").unwrap();
+    assert!(lighting.matches && !lighting.applies, "blocked by the stop");
+    let e = r
+        .dry_run(&Message::new("", ChannelKind::Sms, "x"))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Input);
+}

@@ -90,10 +90,19 @@ impl From<RuleSetError> for ConfigError {
 }
 
 /// A message that cannot be routed as given.
+///
+/// ```
+/// use civic_router::InputError;
+/// let from_file = InputError::Malformed { line: 3, reason: "missing field `id`".into() };
+/// assert_eq!(from_file.to_string(), "line 3: not a message: missing field `id`");
+/// // line 0: not from a file (a binding's dict, a web request): no line is quoted
+/// let given = InputError::Malformed { line: 0, reason: "missing field `id`".into() };
+/// assert_eq!(given.to_string(), "not a message: missing field `id`");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     /// The input is not valid JSON, or not a message.
-    #[error("line {line}: not a message: {reason}")]
+    #[error("{}not a message: {reason}", line_prefix(*.line))]
     Malformed {
         /// 1-based line number (0 when not from a file).
         line: usize,
@@ -113,6 +122,14 @@ pub enum InputError {
     /// The message has no id.
     #[error("a message needs a non-empty id")]
     MissingId,
+}
+
+fn line_prefix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!("line {line}: ")
+    }
 }
 
 /// The kind of an [`Error`], stable across versions: bindings map it to an exception class

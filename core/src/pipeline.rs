@@ -67,7 +67,7 @@ use crate::config::{Config, PLACEHOLDERS};
 use crate::error::{ConfigError, ConfigIssue, Error, InputError};
 use crate::message::{ChannelKind, Message};
 use crate::route::{DistrictMatch, Gazetteer, RouteQuery, RouteTrace, RoutingTable};
-use crate::rules::{FiredRule, RuleFile, RuleSet, Vocabulary};
+use crate::rules::{FiredRule, RuleFile, RuleSet, RuleTrace, Vocabulary};
 use crate::text::{NormalizedText, Normalizer};
 
 /// Why a decision is what it is.
@@ -254,10 +254,12 @@ impl Router {
         chain
     }
 
-    /// Decides what to do with one message.
-    pub fn route(&self, msg: &Message) -> Result<Decision, Error> {
-        let c = self.compiled.load();
-        let c: &Compiled = &c;
+    /// Checks a message and computes what every stage reads: the normalised text, the
+    /// district match and the local time of reception.
+    fn prepare(
+        c: &Compiled,
+        msg: &Message,
+    ) -> Result<(NormalizedText, Option<DistrictMatch>, Option<NaiveDateTime>), Error> {
         if msg.id.trim().is_empty() {
             return Err(InputError::MissingId.into());
         }
@@ -278,10 +280,62 @@ impl Router {
             m.source = format!("address {}", m.source);
             Some(m)
         });
-        let district = district_match.as_ref().map(|m| m.id.as_str());
-        let local_time: Option<NaiveDateTime> = msg
+        let local_time = msg
             .received_at
             .map(|t| t.with_timezone(&c.tz).naive_local());
+        Ok((text, district_match, local_time))
+    }
+
+    /// Shows what every rule would do with a message, and why: the rule engine sees exactly
+    /// what [`route`](Router::route) gives it (normalised text and captions, channel,
+    /// attachments, location, district, local time, sender). Plug-in classifiers do not run.
+    /// The message is checked as `route` checks it.
+    ///
+    /// ```
+    /// use civic_router::{Router, message::{ChannelKind, Message}};
+    ///
+    /// let router = Router::from_toml(r#"
+    ///     [[department]]
+    ///     id = "010"
+    ///     name = "010"
+    ///     [routing]
+    ///     default = "010"
+    ///     [[rule]]
+    ///     id = "bache"
+    ///     when.any_words = ["bache*"]
+    ///     then = { intent = "incident", category = "via_publica" }
+    ///     [[rule]]
+    ///     id = "sms-only"
+    ///     when.channel = ["sms"]
+    ///     then.tags = ["sms"]
+    /// "#).unwrap();
+    /// let trace = router
+    ///     .dry_run(&Message::new("m1", ChannelKind::Whatsapp, "Un BACHE enorme"))
+    ///     .unwrap();
+    /// assert_eq!(trace.len(), 2);
+    /// assert!(trace[0].applies);
+    /// assert_eq!(trace[0].patterns, vec!["bache*"]);
+    /// assert!(!trace[1].matches);
+    /// assert!(router.dry_run(&Message::new(" ", ChannelKind::Sms, "x")).is_err());
+    /// ```
+    pub fn dry_run(&self, msg: &Message) -> Result<Vec<RuleTrace>, Error> {
+        let c = self.compiled.load();
+        let (text, district_match, local_time) = Self::prepare(&c, msg)?;
+        let cx = Context {
+            message: msg,
+            text: &text,
+            district: district_match.as_ref().map(|m| m.id.as_str()),
+            local_time,
+        };
+        Ok(c.rules.dry_run(&RuleClassifier::input(&cx)))
+    }
+
+    /// Decides what to do with one message.
+    pub fn route(&self, msg: &Message) -> Result<Decision, Error> {
+        let c = self.compiled.load();
+        let c: &Compiled = &c;
+        let (text, district_match, local_time) = Self::prepare(c, msg)?;
+        let district = district_match.as_ref().map(|m| m.id.as_str());
         let cx = Context {
             message: msg,
             text: &text,
