@@ -546,3 +546,21 @@ fn dry_run_sees_what_route_sees() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Input);
 }
+
+#[test]
+fn plugin_confidence_out_of_range_is_a_classifier_error() {
+    for bad in [1.5_f32, -0.1, f32::NAN] {
+        let plugin = move |_: &Context<'_>| {
+            Ok(Some(Classification {
+                category: Some("general".into()),
+                confidence: bad,
+                ..Default::default()
+            }))
+        };
+        let r = router().with_classifier(Arc::new(plugin));
+        let e = r.route(&msg("hola")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Classifier);
+        assert!(e.to_string().contains("closure"), "{e}");
+        assert!(e.to_string().contains("between 0 and 1"), "{e}");
+    }
+}

@@ -144,7 +144,19 @@ pub struct Evidence {
 }
 
 /// A classifier's answer. Every field is optional: a classifier may only know the category.
+///
+/// Unknown fields are refused when it is read (a plug-in that misspells `intent` gets an error,
+/// not a silently ignored label):
+///
+/// ```
+/// use civic_router::classify::{Classification, Intent};
+/// let c: Classification = serde_json::from_str(r#"{"intent": "incident", "confidence": 0.7}"#).unwrap();
+/// assert_eq!(c.intent, Some(Intent::Incident));
+/// assert!(serde_json::from_str::<Classification>(r#"{"intnet": "incident"}"#).is_err());
+/// assert!(serde_json::from_str::<Classification>(r#"{"intent": "complaint"}"#).is_err());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Classification {
     /// The intent, if decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,6 +191,26 @@ pub struct Classification {
 }
 
 impl Classification {
+    /// Checks what no type can: the confidence is a number between 0 and 1. The chain refuses
+    /// a classification that fails this check with a [`ClassifierError`].
+    ///
+    /// ```
+    /// use civic_router::classify::Classification;
+    /// assert!(Classification { confidence: 0.8, ..Default::default() }.check().is_ok());
+    /// assert!(Classification { confidence: 1.5, ..Default::default() }.check().is_err());
+    /// assert!(Classification { confidence: f32::NAN, ..Default::default() }.check().is_err());
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
+        if (0.0..=1.0).contains(&self.confidence) {
+            Ok(())
+        } else {
+            Err(format!(
+                "confidence {} is not between 0 and 1",
+                self.confidence
+            ))
+        }
+    }
+
     /// Whether it decides nothing.
     pub fn is_empty(&self) -> bool {
         self.intent.is_none()
@@ -314,6 +346,8 @@ impl ClassifierChain {
     }
 
     /// Runs the chain: the merged classification and one trace per classifier that ran.
+    /// A classification that fails [`Classification::check`] is refused with a
+    /// [`ClassifierError`] naming the classifier.
     ///
     /// Merging: a field is taken from the first classifier that sets it; tags accumulate;
     /// `handoff` is sticky; the confidence is that of the classifier that set the intent (or the
@@ -327,6 +361,9 @@ impl ClassifierChain {
         let mut traces = Vec::with_capacity(self.stages.len());
         for stage in &self.stages {
             let out = stage.classify(cx)?;
+            if let Some(Err(reason)) = out.as_ref().map(Classification::check) {
+                return Err(ClassifierError::new(stage.name(), reason));
+            }
             let mut applied = Vec::new();
             if let Some(c) = &out {
                 if merged.intent.is_none() && c.intent.is_some() {
