@@ -109,7 +109,7 @@ pub struct Decision {
     /// How soon.
     pub priority: Priority,
     /// Confidence in intent and category, 0–1 (serialised with 4 decimals).
-    #[serde(serialize_with = "round4")]
+    #[serde(serialize_with = "crate::classify::round4")]
     pub confidence: f32,
     /// Whether a human agent must take it.
     pub handoff: bool,
@@ -473,10 +473,6 @@ impl Router {
             msgs.iter().map(|m| self.route(m)).collect()
         }
     }
-}
-
-fn round4<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((f64::from(*v) * 10_000.0).round() / 10_000.0)
 }
 
 /// Fills `{name}` placeholders; `{{` and `}}` are literal braces. Unknown or empty values

@@ -154,6 +154,10 @@ pub struct Evidence {
 /// assert_eq!(c.intent, Some(Intent::Incident));
 /// assert!(serde_json::from_str::<Classification>(r#"{"intnet": "incident"}"#).is_err());
 /// assert!(serde_json::from_str::<Classification>(r#"{"intent": "complaint"}"#).is_err());
+/// // the confidence is written with 4 decimals, the same whatever reads it (JSON or a binding
+/// // that widens f32 to f64)
+/// let v = serde_json::to_value(Classification { confidence: 0.9, ..Default::default() }).unwrap();
+/// assert_eq!(v["confidence"], serde_json::json!(0.9));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,8 +180,8 @@ pub struct Classification {
     /// A reply template to send at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
-    /// Confidence in the labels, 0–1.
-    #[serde(default)]
+    /// Confidence in the labels, 0–1 (serialised with 4 decimals, as in a decision).
+    #[serde(default, serialize_with = "round4")]
     pub confidence: f32,
     /// Ask for a human agent.
     #[serde(default)]
@@ -221,6 +225,12 @@ impl Classification {
             && self.reply.is_none()
             && !self.handoff
     }
+}
+
+/// Serialises a confidence (an `f32`) as an `f64` rounded to 4 decimals, so `0.9` reads `0.9`
+/// everywhere, not `0.8999999761581421`.
+pub(crate) fn round4<S: serde::Serializer>(v: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((f64::from(*v) * 10_000.0).round() / 10_000.0)
 }
 
 /// The error a classifier (often a plug-in from Python or JavaScript) may return.
