@@ -28,13 +28,14 @@ mod _native {
     #[pymodule_export]
     use crate::router::{normalize, PyRouter};
 
+    // `setattr`, not `add`: these two stay out of `__all__`.
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.setattr("__version__", env!("CARGO_PKG_VERSION"))?;
         // PyO3's class for a panic seen from Python. Exposed (privately) so the tests can make a
         // plug-in raise it: PyO3 turns it back into a panic inside the router, which the
         // boundary guard must report as `InternalError`.
-        m.add(
+        m.setattr(
             "_PanicException",
             m.py().get_type::<pyo3::panic::PanicException>(),
         )?;
