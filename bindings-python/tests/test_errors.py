@@ -150,6 +150,6 @@ def test_bad_configuration_arguments() -> None:
 
 def test_route_batch_needs_an_iterable(router: Router) -> None:
     with pytest.raises(TypeError):
-        router.route_batch(None)  # type: ignore[arg-type]
+        router.route_batch(None)  # type: ignore[call-overload]
     with pytest.raises(TypeError):
-        router.route_batch(5)  # type: ignore[arg-type]
+        router.route_batch(5)  # type: ignore[call-overload]

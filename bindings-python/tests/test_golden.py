@@ -77,7 +77,7 @@ def test_the_corpus_reader_reads_the_format(tmp_path: Path) -> None:
     from conftest import CONFIG
 
     (tmp_path / "router.toml").write_text(CONFIG, encoding="utf-8")
-    case = {
+    case: dict[str, Any] = {
         "name": "farola",
         "config": "router.toml",
         "message": {"id": "g1", "channel": "sms", "text": "farola apagada en Triana"},
