@@ -128,6 +128,8 @@ pub struct Decision {
 struct Compiled {
     config: Config,
     normalizer: Normalizer,
+    /// the rule set as the chain's classifier
+    rule_classifier: RuleClassifier,
     rules: Arc<RuleSet>,
     routing: RoutingTable,
     gazetteer: Gazetteer,
@@ -242,6 +244,16 @@ impl Router {
             .map(|d| d.name.clone())
     }
 
+    /// The classifiers in the order they run: plug-ins placed first, the rules, the rest.
+    fn stages<'a>(&'a self, c: &'a Compiled) -> impl Iterator<Item = &'a dyn Classifier> {
+        let before = self.plugins.iter().filter(|p| p.before_rules);
+        let after = self.plugins.iter().filter(|p| !p.before_rules);
+        before
+            .map(|p| &*p.classifier)
+            .chain(std::iter::once(&c.rule_classifier as &dyn Classifier))
+            .chain(after.map(|p| &*p.classifier))
+    }
+
     fn chain(&self, c: &Compiled) -> ClassifierChain {
         let mut chain = ClassifierChain::new();
         for p in self.plugins.iter().filter(|p| p.before_rules) {
@@ -342,7 +354,7 @@ impl Router {
             district,
             local_time,
         };
-        let (class, traces) = self.chain(c).run(&cx)?;
+        let (class, traces) = ClassifierChain::run_stages(self.stages(c), &cx)?;
         let mut notes = Vec::new();
         let mut confidence = class.confidence;
         let cfg = &c.config;
@@ -604,7 +616,7 @@ fn compile(config: Config) -> Result<Compiled, Error> {
         ));
     }
     let rules = match RuleSet::from_files_with(&files, &vocab, normalizer.clone()) {
-        Ok(r) => Some(r),
+        Ok(r) => Some(Arc::new(r)),
         Err(e) => {
             issues.extend(ConfigError::from(e).issues);
             None
@@ -635,7 +647,8 @@ fn compile(config: Config) -> Result<Compiled, Error> {
     Ok(Compiled {
         config,
         normalizer,
-        rules: Arc::new(rules),
+        rule_classifier: RuleClassifier::new(rules.clone()),
+        rules,
         routing,
         gazetteer,
         district_names,

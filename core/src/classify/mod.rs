@@ -360,16 +360,29 @@ impl ClassifierChain {
     /// [`ClassifierError`] naming the classifier.
     ///
     /// Merging: a field is taken from the first classifier that sets it; tags accumulate;
+    /// evidence stays in each classifier's trace;
     /// `handoff` is sticky; the confidence is that of the classifier that set the intent (or the
     /// category, when no intent was set). An authoritative classification ends the chain.
     pub fn run(
         &self,
         cx: &Context<'_>,
     ) -> Result<(Classification, Vec<ClassifierTrace>), ClassifierError> {
+        Self::run_stages(self.stages.iter().map(|s| &**s), cx)
+    }
+
+    /// Runs classifiers given in order, with the merging of [`run`](Self::run), without
+    /// building a chain (the router calls this on its hot path).
+    ///
+    /// The evidence of each classifier stays in its trace; the merged classification carries
+    /// none.
+    pub fn run_stages<'s>(
+        stages: impl IntoIterator<Item = &'s dyn Classifier>,
+        cx: &Context<'_>,
+    ) -> Result<(Classification, Vec<ClassifierTrace>), ClassifierError> {
         let mut merged = Classification::default();
         let mut confidence_set = false;
-        let mut traces = Vec::with_capacity(self.stages.len());
-        for stage in &self.stages {
+        let mut traces = Vec::with_capacity(4);
+        for stage in stages {
             let out = stage.classify(cx)?;
             if let Some(Err(reason)) = out.as_ref().map(Classification::check) {
                 return Err(ClassifierError::new(stage.name(), reason));
@@ -413,7 +426,6 @@ impl ClassifierChain {
                     merged.handoff = true;
                     applied.push("handoff".to_string());
                 }
-                merged.evidence.extend(c.evidence.iter().cloned());
             }
             let stop = out.as_ref().is_some_and(|c| c.authoritative);
             traces.push(ClassifierTrace {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Classification, Classifier, ClassifierError, Context};
+use super::{Classification, Classifier, ClassifierError, Context, Evidence};
 use crate::rules::{RuleInput, RuleSet};
 
 /// A [`Classifier`] backed by a compiled [`RuleSet`].
@@ -66,9 +66,17 @@ impl Classifier for RuleClassifier {
     fn classify(&self, cx: &Context<'_>) -> Result<Option<Classification>, ClassifierError> {
         let out = self.rules.evaluate(&Self::input(cx));
         if out.fired.is_empty() {
-            Ok(None)
-        } else {
-            Ok(Some(out.classification))
+            return Ok(None);
         }
+        let mut c = out.classification;
+        c.evidence = out
+            .fired
+            .into_iter()
+            .map(|f| Evidence {
+                source: format!("rule:{}", f.id),
+                detail: f.patterns,
+            })
+            .collect();
+        Ok(Some(c))
     }
 }

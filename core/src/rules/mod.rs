@@ -40,7 +40,7 @@ use std::sync::Arc;
 use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 
-use crate::classify::{Classification, Evidence};
+use crate::classify::Classification;
 use crate::message::ChannelKind;
 use crate::text::{NormalizedText, Normalizer};
 
@@ -351,10 +351,6 @@ impl RuleSet {
                     .map(|p| self.sources[*p as usize].clone())
                     .collect();
                 merge(&mut out.classification, &rule.action, &mut confidence_set);
-                out.classification.evidence.push(Evidence {
-                    source: format!("rule:{}", rule.id),
-                    detail: patterns.clone(),
-                });
                 out.fired.push(FiredRule {
                     id: rule.id.clone(),
                     patterns,
