@@ -409,29 +409,29 @@ impl Router {
         });
         let dep = c.routing.department(&route.department);
         let department_name = dep.map(|d| d.name.clone()).unwrap_or_default();
-        let template = class.reply.clone().or_else(|| {
-            let r = &cfg.replies;
-            match intent {
-                Intent::Emergency => r.emergency.clone(),
-                _ if handoff => r.handoff.clone(),
-                Intent::Incident => r.incident.clone(),
-                Intent::Information => r.information.clone(),
-                Intent::Appointment => r.appointment.clone(),
-                Intent::Other => r.other.clone(),
-            }
+        let r = &cfg.replies;
+        let template: Option<&str> = class.reply.as_deref().or(match intent {
+            Intent::Emergency => r.emergency.as_deref(),
+            _ if handoff => r.handoff.as_deref(),
+            Intent::Incident => r.incident.as_deref(),
+            Intent::Information => r.information.as_deref(),
+            Intent::Appointment => r.appointment.as_deref(),
+            Intent::Other => r.other.as_deref(),
         });
         let reply = template.map(|t| {
-            render(&t, |name| match name {
-                "category" => Some(category.clone()),
-                "category_name" => cfg.categories.get(&category).cloned(),
-                "department" => Some(route.department.clone()),
-                "department_name" => Some(department_name.clone()),
-                "department_phone" => dep.and_then(|d| d.phone.clone()),
-                "district" => district.map(str::to_string),
-                "district_name" => district.and_then(|d| c.district_names.get(d).cloned()),
-                "intent" => Some(intent.to_string()),
-                "channel" => Some(msg.channel.to_string()),
-                "message_id" => Some(msg.id.clone()),
+            render(t, |name| match name {
+                "category" => Some(category.as_str()),
+                "category_name" => cfg.categories.get(&category).map(String::as_str),
+                "department" => Some(route.department.as_str()),
+                "department_name" => Some(department_name.as_str()),
+                "department_phone" => dep.and_then(|d| d.phone.as_deref()),
+                "district" => district,
+                "district_name" => {
+                    district.and_then(|d| c.district_names.get(d).map(String::as_str))
+                }
+                "intent" => Some(intent.as_str()),
+                "channel" => Some(msg.channel.as_str()),
+                "message_id" => Some(msg.id.as_str()),
                 _ => None,
             })
         });
@@ -462,7 +462,7 @@ impl Router {
             reply,
             rules: fired.iter().map(|f| f.id.clone()).collect(),
             explanation: Explanation {
-                normalized_text: text.as_str().to_string(),
+                normalized_text: text.into_string(),
                 rules: fired,
                 classifiers: traces,
                 district: district_match,
@@ -489,7 +489,7 @@ impl Router {
 
 /// Fills `{name}` placeholders; `{{` and `}}` are literal braces. Unknown or empty values
 /// render as nothing.
-fn render(t: &str, value: impl Fn(&str) -> Option<String>) -> String {
+fn render<'v>(t: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
     while let Some(i) = rest.find(['{', '}']) {
@@ -505,7 +505,7 @@ fn render(t: &str, value: impl Fn(&str) -> Option<String>) -> String {
             match tail.find('}') {
                 Some(end) => {
                     if let Some(v) = value(&tail[1..end]) {
-                        out.push_str(&v);
+                        out.push_str(v);
                     }
                     rest = &tail[end + 1..];
                 }
@@ -662,7 +662,7 @@ mod tests {
 
     #[test]
     fn render_placeholders() {
-        let v = |n: &str| (n == "a").then(|| "X".to_string());
+        let v = |n: &str| (n == "a").then_some("X");
         assert_eq!(render("<{a}> {{b}} {c}", v), "<X> {b} ");
         assert_eq!(render("no close {a", v), "no close {a");
         assert_eq!(render("stray } ok", v), "stray } ok");

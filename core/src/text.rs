@@ -49,6 +49,11 @@ impl NormalizedText {
         &self.text
     }
 
+    /// The normalised text, consuming the value.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
     /// The tokens, in order.
     pub fn tokens(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         self.spans
