@@ -564,3 +564,149 @@ fn plugin_confidence_out_of_range_is_a_classifier_error() {
         assert!(e.to_string().contains("between 0 and 1"), "{e}");
     }
 }
+
+mod model_chain {
+    use super::*;
+    use civic_router::classify::model::{Model, TrainOptions, TrainingExample};
+    use civic_router::text::Normalizer;
+
+    /// A model that believes anything about "abejas" is an emergency, and "cursos" are
+    /// workshops (activities) with high confidence.
+    fn model() -> Model {
+        let n = Normalizer::spanish();
+        let mut rows = Vec::new();
+        for i in 0..6 {
+            rows.push((
+                format!("hay abejas por todas partes {i}"),
+                "emergency",
+                "emergencias",
+            ));
+            rows.push((
+                format!("cursos de ceramica y talleres {i}"),
+                "information",
+                "actividades",
+            ));
+            rows.push((
+                format!("farola apagada otra vez {i}"),
+                "incident",
+                "alumbrado",
+            ));
+        }
+        let data: Vec<TrainingExample> = rows
+            .iter()
+            .map(|(t, i, c)| TrainingExample::new(&n.normalize(t), None, i, c))
+            .collect();
+        Model::train(
+            &data,
+            &TrainOptions {
+                epochs: 40,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn router_with(lead: f32, min: f32, emergency: f32) -> Router {
+        let mut cfg = Config::from_toml_str(CONFIG, "test.toml").unwrap();
+        cfg.model = Some(civic_router::config::ModelSection {
+            path: "model.json".into(),
+            min_confidence: min,
+            emergency_threshold: emergency,
+            lead_above: lead,
+        });
+        cfg.model_source = Some(("model.json".into(), model().to_json()));
+        Router::from_config(cfg).unwrap()
+    }
+
+    #[test]
+    fn the_model_fills_what_rules_leave_open() {
+        let r = router_with(1.1, 0.5, 1.1);
+        let d = r.route(&msg("cursos de ceramica")).unwrap();
+        // the `workshops` rule of CONFIG does not match "ceramica" alone... but "curso*" does
+        assert_eq!(d.category, "actividades");
+        let d = r.route(&msg("talleres")).unwrap();
+        assert_eq!(d.category, "actividades");
+        let names: Vec<&str> = d
+            .explanation
+            .classifiers
+            .iter()
+            .map(|t| t.classifier.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["model-lead", "rules", "emergency-detector", "model"]
+        );
+    }
+
+    #[test]
+    fn the_emergency_detector_overrides_the_rules_intent_but_not_an_emergency_rule() {
+        let r = router_with(1.1, 0.5, 0.5);
+        // the rules say incident (ruido), the detector says emergency
+        let d = r
+            .route(&msg("abejas por todas partes, mucho ruido"))
+            .unwrap();
+        assert_eq!(d.intent, Intent::Emergency);
+        assert_eq!(d.department, "emergencias");
+        assert!(d
+            .explanation
+            .classifiers
+            .iter()
+            .any(|t| t.classifier == "emergency-detector" && t.output.is_some()));
+        // with the detector off, the rules decide
+        let r = router_with(1.1, 0.5, 1.1);
+        assert_eq!(
+            r.route(&msg("abejas por todas partes, mucho ruido"))
+                .unwrap()
+                .intent,
+            Intent::Incident
+        );
+    }
+
+    #[test]
+    fn confident_model_labels_lead_but_emergency_rules_still_win() {
+        let r = router_with(0.5, 0.5, 1.1);
+        // rules alone: lighting; the model leads with its own (also lighting) at high confidence
+        let d = r.route(&msg("farola apagada otra vez")).unwrap();
+        assert_eq!(d.category, "alumbrado");
+        assert!(
+            d.explanation.classifiers[0].output.is_some(),
+            "model-lead spoke"
+        );
+        // an emergency rule (stop) overrides the model's lead
+        let d = r
+            .route(&msg("farola apagada otra vez y huele a gas"))
+            .unwrap();
+        assert_eq!(d.intent, Intent::Emergency);
+        assert_eq!(d.rules, vec!["emergency-gas"]);
+    }
+
+    #[test]
+    fn a_bad_model_file_is_a_config_error() {
+        let mut cfg = Config::from_toml_str(CONFIG, "test.toml").unwrap();
+        cfg.model = Some(civic_router::config::ModelSection {
+            path: "model.json".into(),
+            min_confidence: 0.5,
+            emergency_threshold: 0.5,
+            lead_above: 0.9,
+        });
+        cfg.model_source = Some(("model.json".into(), "{\"format\": \"x\"}".into()));
+        let e = Router::from_config(cfg.clone()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Config);
+        assert!(e.to_string().contains("model.path"), "{e}");
+        // a model whose categories the configuration lacks is refused
+        let n = Normalizer::spanish();
+        let m = Model::train(
+            &[TrainingExample::new(
+                &n.normalize("x y z"),
+                None,
+                "incident",
+                "astronautas",
+            )],
+            &TrainOptions::default(),
+        )
+        .unwrap();
+        cfg.model_source = Some(("model.json".into(), m.to_json()));
+        let e = Router::from_config(cfg).unwrap_err();
+        assert!(e.to_string().contains("astronautas"), "{e}");
+    }
+}

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
+use civic_router::classify::model::{Model, TrainOptions, TrainingExample};
 use civic_router::config::Config;
 use civic_router::eval::{Evaluation, LabelledMessage};
 use civic_router::rules::RuleInput;
@@ -61,6 +62,30 @@ enum Command {
         /// Print every misrouted message (id, gold, predicted, text).
         #[arg(long)]
         errors: bool,
+        /// Stratified K-fold cross-validation: train the model on K-1 folds, route the
+        /// held-out fold with the rules and that model, and report over all folds.
+        #[arg(long, value_name = "K")]
+        cv: Option<usize>,
+        /// Seed of the fold assignment and of training.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Train the statistical classifier on a labelled corpus and write the model file.
+    Train {
+        /// The labelled corpus (JSON Lines with intent and category).
+        corpus: PathBuf,
+        /// Where to write the model (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// Configuration whose text rewrites the model must share (default: none).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Seed: the same seed and corpus give the same model.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
     },
     /// Show which rules would fire on a text, and why the others do not.
     DryRun {
@@ -101,8 +126,25 @@ fn main() -> ExitCode {
             config,
             corpus,
             json,
+            cv: Some(k),
+            seed,
+            ..
+        } => cross_validate(&config, &corpus, k, seed, json),
+        Command::Eval {
+            config,
+            corpus,
+            json,
             errors,
+            cv: None,
+            ..
         } => eval(&config, &corpus, json, errors),
+        Command::Train {
+            corpus,
+            out,
+            config,
+            seed,
+            epochs,
+        } => train(&corpus, &out, config.as_deref(), seed, epochs),
         Command::DryRun {
             config,
             channel,
@@ -261,8 +303,7 @@ fn check(config: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCode> {
-    let router = load(config)?;
+fn read_corpus(corpus: &Path) -> Result<Vec<LabelledMessage>> {
     let reader = open_input(Some(corpus))?;
     let mut gold = Vec::new();
     for (i, line) in reader.lines().enumerate() {
@@ -275,6 +316,140 @@ fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCo
                 .map_err(|e| anyhow::anyhow!("{}: line {}: {e}", corpus.display(), i + 1))?,
         );
     }
+    Ok(gold)
+}
+
+fn examples(router: Option<&Router>, gold: &[LabelledMessage]) -> Vec<TrainingExample> {
+    let plain = civic_router::text::Normalizer::spanish();
+    gold.iter()
+        .map(|g| {
+            let text = g.message.routable_text();
+            let n = match router {
+                Some(r) => r.normalize(&text),
+                None => plain.normalize(&text),
+            };
+            TrainingExample::new(&n, Some(g.message.channel), &g.intent, &g.category)
+        })
+        .collect()
+}
+
+fn train(
+    corpus: &Path,
+    out: &Path,
+    config: Option<&Path>,
+    seed: u64,
+    epochs: usize,
+) -> Result<ExitCode> {
+    let router = config.map(load).transpose()?;
+    let gold = read_corpus(corpus)?;
+    let opts = TrainOptions {
+        seed,
+        epochs,
+        ..Default::default()
+    };
+    let start = std::time::Instant::now();
+    let model = Model::train(&examples(router.as_ref(), &gold), &opts)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let json = model.to_json();
+    std::fs::write(out, &json).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!(
+        "trained on {} messages in {:.2?}: {} features, {} intents, {} categories; {} ({} KiB)",
+        gold.len(),
+        start.elapsed(),
+        model.feature_count(),
+        model.intents().len(),
+        model.categories().len(),
+        out.display(),
+        json.len() / 1024
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cross_validate(
+    config: &Path,
+    corpus: &Path,
+    k: usize,
+    seed: u64,
+    json: bool,
+) -> Result<ExitCode> {
+    if k < 2 {
+        bail!("--cv needs at least 2 folds");
+    }
+    let base = Config::from_path(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plain = Router::from_config(Config {
+        model: None,
+        model_source: None,
+        ..base.clone()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let gold = read_corpus(corpus)?;
+    let folds = civic_router::eval::stratified_folds(&gold, k, seed);
+    let all_examples = examples(Some(&plain), &gold);
+    let section = base
+        .model
+        .clone()
+        .unwrap_or(civic_router::config::ModelSection {
+            path: "<cv>".into(),
+            min_confidence: 0.4,
+            emergency_threshold: 0.5,
+            lead_above: 0.85,
+        });
+    let mut ev = Evaluation::default();
+    for fold in 0..k {
+        let train: Vec<TrainingExample> = all_examples
+            .iter()
+            .zip(&folds)
+            .filter(|(_, f)| **f != fold)
+            .map(|(e, _)| e.clone())
+            .collect();
+        let model = Model::train(
+            &train,
+            &TrainOptions {
+                seed,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let router = Router::from_config(Config {
+            model: Some(section.clone()),
+            model_source: Some((format!("<cv fold {fold}>"), model.to_json())),
+            ..base.clone()
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (g, _) in gold.iter().zip(&folds).filter(|(_, f)| **f == fold) {
+            let d = router
+                .route(&g.message)
+                .map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
+            ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&eval_json(&ev))?);
+    } else {
+        println!("{k}-fold stratified cross-validation (seed {seed}): rules + model trained on the other folds");
+        print!("{}", ev.report());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn eval_json(ev: &Evaluation) -> serde_json::Value {
+    serde_json::json!({
+        "messages": ev.total,
+        "intent_accuracy": ev.intent_accuracy(),
+        "category_accuracy": ev.category_accuracy(),
+        "joint_accuracy": ev.joint_accuracy(),
+        "category_macro_f1": ev.category_macro_f1(),
+        "emergency_recall": ev.emergency_recall(),
+        "district_accuracy": ev.district_accuracy(),
+        "intent": ev.intent_scores(),
+        "category": ev.category_scores(),
+        "confusions": ev.confusions(20),
+    })
+}
+
+fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCode> {
+    let router = load(config)?;
+    let gold = read_corpus(corpus)?;
     let msgs: Vec<Message> = gold.iter().map(|g| g.message.clone()).collect();
     let mut ev = Evaluation::default();
     for (g, r) in gold.iter().zip(router.route_batch(&msgs)) {
@@ -288,18 +463,7 @@ fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCo
         }
     }
     if json {
-        let v = serde_json::json!({
-            "messages": ev.total,
-            "intent_accuracy": ev.intent_accuracy(),
-            "category_accuracy": ev.category_accuracy(),
-            "joint_accuracy": ev.joint_accuracy(),
-            "category_macro_f1": ev.category_macro_f1(),
-            "emergency_recall": ev.emergency_recall(),
-            "district_accuracy": ev.district_accuracy(),
-            "intent": ev.intent_scores(),
-            "category": ev.category_scores(),
-            "confusions": ev.confusions(20),
-        });
+        let v = eval_json(&ev);
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", ev.report());

@@ -243,3 +243,72 @@ fn demo_runs_on_embedded_defaults() {
         .unwrap();
     assert!(out.status.success());
 }
+
+#[test]
+fn train_writes_a_model_and_eval_cross_validates() {
+    let d = config_dir();
+    let cfg = write_config(d.path(), RULES);
+    let corpus = d.path().join("corpus.jsonl");
+    let mut lines = String::new();
+    for i in 0..12 {
+        lines.push_str(&format!("{{\"id\": \"a{i}\", \"channel\": \"sms\", \"text\": \"farola apagada numero {i}\", \"intent\": \"incident\", \"category\": \"alumbrado\"}}\n"));
+        lines.push_str(&format!("{{\"id\": \"b{i}\", \"channel\": \"sms\", \"text\": \"muchas gracias por todo {i}\", \"intent\": \"other\", \"category\": \"general\"}}\n"));
+    }
+    std::fs::write(&corpus, lines).unwrap();
+    let model = d.path().join("model.json");
+    let (code, _, err) = run(
+        &[
+            "train",
+            corpus.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("trained on 24 messages"), "{err}");
+    let first = std::fs::read_to_string(&model).unwrap();
+    run(
+        &[
+            "train",
+            corpus.to_str().unwrap(),
+            "--out",
+            model.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(
+        first,
+        std::fs::read_to_string(&model).unwrap(),
+        "training is deterministic"
+    );
+    let (code, out, err) = run(
+        &[
+            "eval",
+            "--json",
+            "--cv",
+            "3",
+            "--config",
+            cfg.to_str().unwrap(),
+            corpus.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["messages"], 24);
+    assert!(v["intent_accuracy"].as_f64().unwrap() > 0.9, "{out}");
+    let (code, _, err) = run(
+        &[
+            "eval",
+            "--cv",
+            "1",
+            "--config",
+            cfg.to_str().unwrap(),
+            corpus.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("at least 2"), "{err}");
+}

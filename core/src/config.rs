@@ -63,6 +63,12 @@ pub struct Config {
     /// Rules written inline in the configuration (besides `router.rules` files).
     #[serde(default, rename = "rule")]
     pub rules: Vec<crate::rules::RuleSpec>,
+    /// The statistical classifier chained after the rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSection>,
+    /// The model file's contents, read from `model.path` (not part of the file).
+    #[serde(skip)]
+    pub model_source: Option<(String, String)>,
     /// Where the file was read from (not part of the file).
     #[serde(skip)]
     pub origin: String,
@@ -137,6 +143,36 @@ impl Default for RouterSection {
             default_intent_confidence: default_intent_confidence(),
         }
     }
+}
+
+/// `[model]`: the trained classifier (`civic-router train`) and how it joins the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The model file, relative to the configuration file.
+    pub path: String,
+    /// The model fills what the rules left open when its probability reaches this (default 0.4).
+    #[serde(default = "default_model_min")]
+    pub min_confidence: f32,
+    /// At or above this probability of `emergency`, the message is an emergency whatever the
+    /// rules say (default 0.5). Set above 1 to disable the detector.
+    #[serde(default = "default_emergency_threshold")]
+    pub emergency_threshold: f32,
+    /// At or above this probability the model's label is taken before the rules' (only rules
+    /// that stop — emergencies — still override it). Default 0.85; above 1 disables it.
+    #[serde(default = "default_lead")]
+    pub lead_above: f32,
+}
+
+fn default_lead() -> f32 {
+    0.85
+}
+
+fn default_model_min() -> f32 {
+    0.4
+}
+fn default_emergency_threshold() -> f32 {
+    0.5
 }
 
 /// `[text]`: additions to the Spanish normaliser.
@@ -398,6 +434,16 @@ impl Config {
                         Err(e) => issues.extend(ConfigError::from(e).issues),
                     }
                 }
+            }
+        }
+        if let Some(m) = cfg.model.clone() {
+            match loader(&m.path) {
+                Ok(text) => cfg.model_source = Some((m.path.clone(), text)),
+                Err(e) => issues.push(ConfigIssue {
+                    file: origin.to_string(),
+                    field: "model.path".into(),
+                    reason: format!("cannot read model file `{}`: {e}", m.path),
+                }),
             }
         }
         if issues.is_empty() {

@@ -283,6 +283,43 @@ fn scores(pairs: &BTreeMap<(String, String), usize>) -> BTreeMap<String, ClassSc
         .collect()
 }
 
+/// Assigns each message a fold in `0..k`, stratified by intent and category: every label pair
+/// is spread over the folds as evenly as it can be. Deterministic for a seed.
+///
+/// ```
+/// use civic_router::eval::{stratified_folds, LabelledMessage};
+/// let lines: Vec<LabelledMessage> = (0..10).map(|i| LabelledMessage::from_json_line(&format!(
+///     r#"{{"id": "{i}", "channel": "sms", "text": "t", "intent": "incident", "category": "{}"}}"#,
+///     if i % 2 == 0 { "agua" } else { "alumbrado" })).unwrap()).collect();
+/// let folds = stratified_folds(&lines, 5, 1);
+/// for f in 0..5 {
+///     assert_eq!(folds.iter().filter(|x| **x == f).count(), 2);
+/// }
+/// ```
+pub fn stratified_folds(gold: &[LabelledMessage], k: usize, seed: u64) -> Vec<usize> {
+    let k = k.max(1);
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, g) in gold.iter().enumerate() {
+        groups.entry((&g.intent, &g.category)).or_default().push(i);
+    }
+    let mut folds = vec![0; gold.len()];
+    let mut rng = seed ^ 0x9e37_79b9_7f4a_7c15;
+    let mut next = 0usize;
+    for (_, mut idx) in groups {
+        for i in (1..idx.len()).rev() {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            idx.swap(i, ((rng >> 33) as usize) % (i + 1));
+        }
+        for i in idx {
+            folds[i] = next % k;
+            next += 1;
+        }
+    }
+    folds
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,7 @@ use arc_swap::ArcSwap;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
+use crate::classify::model::{EmergencyDetector, Model, ModelClassifier};
 use crate::classify::{
     Classifier, ClassifierChain, ClassifierTrace, Context, Intent, Priority, RuleClassifier,
 };
@@ -130,6 +131,10 @@ struct Compiled {
     normalizer: Normalizer,
     /// the rule set as the chain's classifier
     rule_classifier: RuleClassifier,
+    /// the statistical model: its confident labels (before the rules), its emergency detector
+    /// (after them: it overrides any intent but an emergency rule's) and its classifier (last,
+    /// filling what is still open)
+    model: Option<(EmergencyDetector, ModelClassifier, ModelClassifier)>,
     rules: Arc<RuleSet>,
     routing: RoutingTable,
     gazetteer: Gazetteer,
@@ -248,9 +253,15 @@ impl Router {
     fn stages<'a>(&'a self, c: &'a Compiled) -> impl Iterator<Item = &'a dyn Classifier> {
         let before = self.plugins.iter().filter(|p| p.before_rules);
         let after = self.plugins.iter().filter(|p| !p.before_rules);
+        let detector = c.model.as_ref().map(|m| &m.0 as &dyn Classifier);
+        let lead = c.model.as_ref().map(|m| &m.1 as &dyn Classifier);
+        let model = c.model.as_ref().map(|m| &m.2 as &dyn Classifier);
         before
             .map(|p| &*p.classifier)
+            .chain(lead)
             .chain(std::iter::once(&c.rule_classifier as &dyn Classifier))
+            .chain(detector)
+            .chain(model)
             .chain(after.map(|p| &*p.classifier))
     }
 
@@ -629,6 +640,47 @@ fn compile(config: Config) -> Result<Compiled, Error> {
             None
         }
     };
+    let model = match (&config.model, &config.model_source) {
+        (Some(m), Some((path, src))) => {
+            for (field, v) in [("model.min_confidence", m.min_confidence)] {
+                if !(0.0..=1.0).contains(&v) {
+                    issues.push(ConfigIssue {
+                        file: origin.clone(),
+                        field: field.into(),
+                        reason: format!("{v} is not between 0 and 1"),
+                    });
+                }
+            }
+            match Model::from_json(src) {
+                Ok(model) => {
+                    if let Some(bad) = model.categories().iter().find(|c| {
+                        !config.categories.is_empty() && !config.categories.contains_key(*c)
+                    }) {
+                        issues.push(ConfigIssue {
+                            file: origin.clone(),
+                            field: "model.path".into(),
+                            reason: format!("the model at `{path}` predicts category `{bad}`, which the configuration does not define"),
+                        });
+                    }
+                    let model = Arc::new(model);
+                    Some((
+                        EmergencyDetector::new(model.clone(), m.emergency_threshold),
+                        ModelClassifier::new(model.clone(), m.lead_above).named("model-lead"),
+                        ModelClassifier::new(model, m.min_confidence),
+                    ))
+                }
+                Err(e) => {
+                    issues.push(ConfigIssue {
+                        file: origin.clone(),
+                        field: "model.path".into(),
+                        reason: format!("`{path}`: {}", e.0),
+                    });
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let (Some(rules), Some(routing), true) = (rules, routing, issues.is_empty()) else {
         return Err(ConfigError { issues }.into());
     };
@@ -648,6 +700,7 @@ fn compile(config: Config) -> Result<Compiled, Error> {
         config,
         normalizer,
         rule_classifier: RuleClassifier::new(rules.clone()),
+        model,
         rules,
         routing,
         gazetteer,

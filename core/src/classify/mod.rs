@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::message::Message;
 use crate::text::NormalizedText;
 
+pub mod model;
 mod rule;
 pub use rule::RuleClassifier;
 
@@ -362,7 +363,8 @@ impl ClassifierChain {
     /// Merging: a field is taken from the first classifier that sets it; tags accumulate;
     /// evidence stays in each classifier's trace;
     /// `handoff` is sticky; the confidence is that of the classifier that set the intent (or the
-    /// category, when no intent was set). An authoritative classification ends the chain.
+    /// category, when no intent was set). An authoritative classification overrides the fields
+    /// it sets and ends the chain.
     pub fn run(
         &self,
         cx: &Context<'_>,
@@ -388,6 +390,25 @@ impl ClassifierChain {
                 return Err(ClassifierError::new(stage.name(), reason));
             }
             let mut applied = Vec::new();
+            if let Some(c) = out.as_ref().filter(|c| c.authoritative) {
+                // an authoritative classification decides what it sets, whatever came before
+                if c.intent.is_some() {
+                    merged.intent = None;
+                    confidence_set = false;
+                }
+                if c.category.is_some() {
+                    merged.category = None;
+                }
+                if c.department.is_some() {
+                    merged.department = None;
+                }
+                if c.priority.is_some() {
+                    merged.priority = None;
+                }
+                if c.reply.is_some() {
+                    merged.reply = None;
+                }
+            }
             if let Some(c) = &out {
                 if merged.intent.is_none() && c.intent.is_some() {
                     merged.intent = c.intent;
