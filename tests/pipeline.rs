@@ -710,3 +710,54 @@ mod model_chain {
         assert!(e.to_string().contains("astronautas"), "{e}");
     }
 }
+
+#[test]
+fn district_with_a_typo_and_from_a_point() {
+    let d = router().route(&msg("bache en el Tardoon")).unwrap();
+    // "tardoon" is one edit from "tardon" (6 letters)
+    assert_eq!(d.district.as_deref(), Some("triana"));
+    assert!(d.explanation.district.unwrap().source.contains("typo"));
+    let d = router().route(&msg("bache en la Macarrena")).unwrap();
+    assert_eq!(d.district.as_deref(), Some("macarena"));
+    // short names must be exact: "trian" is not "triana"? (5 letters: no fuzziness)
+    assert_eq!(
+        router()
+            .route(&msg("bache en la Mecerana"))
+            .unwrap()
+            .district,
+        None
+    );
+    // from the point, with centres configured
+    let cfg = CONFIG.replace(
+        "id = \"triana\"\nname = \"Triana\"",
+        "id = \"triana\"\nname = \"Triana\"\ncentre = [37.383, -6.008]",
+    );
+    let r = Router::from_toml(&cfg).unwrap();
+    let mut m = msg("bache");
+    m.location = Some(Location {
+        lat: Some(37.3845),
+        lon: Some(-6.0042),
+        address: None,
+    });
+    let d = r.route(&m).unwrap();
+    assert_eq!(d.district.as_deref(), Some("triana"));
+    assert_eq!(d.explanation.district.unwrap().source, "point");
+    m.location = Some(Location {
+        lat: Some(37.5),
+        lon: Some(-6.2),
+        address: None,
+    });
+    assert_eq!(
+        r.route(&m).unwrap().district,
+        None,
+        "too far from any centre"
+    );
+    let bad = CONFIG.replace(
+        "id = \"triana\"\nname = \"Triana\"",
+        "id = \"triana\"\nname = \"Triana\"\ncentre = [137.0, -6.0]",
+    );
+    assert!(Router::from_toml(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("district[0].centre"));
+}

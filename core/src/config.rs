@@ -102,6 +102,10 @@ pub struct RouterSection {
     /// Category for messages no classifier labels (default `general`).
     #[serde(default = "default_category")]
     pub fallback_category: String,
+    /// Farthest a location point may lie from the nearest district centre, in metres
+    /// (default 2,500).
+    #[serde(default = "default_radius")]
+    pub district_radius_m: f64,
     /// Intent for messages whose category was decided but whose intent was not (e.g.
     /// `incident`: "farola en la calle Feria" names a problem without a verb). Unset: such
     /// messages get intent `other`.
@@ -110,6 +114,10 @@ pub struct RouterSection {
     /// Confidence given to a decision whose intent came from `default_intent` (default 0.6).
     #[serde(default = "default_intent_confidence")]
     pub default_intent_confidence: f32,
+}
+
+fn default_radius() -> f64 {
+    2_500.0
 }
 
 fn default_intent_confidence() -> f32 {
@@ -140,6 +148,7 @@ impl Default for RouterSection {
             max_text_bytes: default_max_text(),
             fallback_category: default_category(),
             default_intent: None,
+            district_radius_m: default_radius(),
             default_intent_confidence: default_intent_confidence(),
         }
     }
@@ -245,6 +254,10 @@ pub struct DistrictSpec {
     /// Streets (matched like places, with lower weight than neighbourhood names).
     #[serde(default)]
     pub streets: Vec<String>,
+    /// Approximate centre `[lat, lon]`: a message with a location point and no place name is
+    /// placed in the district whose centre is nearest (within `router.district_radius_m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub centre: Option<[f64; 2]>,
 }
 
 /// `[routing]`: the routing table.

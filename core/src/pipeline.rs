@@ -303,6 +303,11 @@ impl Router {
             m.source = format!("address {}", m.source);
             Some(m)
         });
+        // last, the point the channel gave
+        let district_match = district_match.or_else(|| {
+            let (lat, lon) = msg.location.as_ref()?.point()?;
+            c.gazetteer.locate_point(lat, lon)
+        });
         let local_time = msg
             .received_at
             .map(|t| t.with_timezone(&c.tz).naive_local());
@@ -596,6 +601,15 @@ fn compile(config: Config) -> Result<Compiled, Error> {
     }
     let mut seen_d = std::collections::BTreeSet::new();
     for (i, d) in config.districts.iter().enumerate() {
+        if let Some([lat, lon]) = d.centre {
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                issues.push(ConfigIssue {
+                    file: origin.clone(),
+                    field: format!("district[{i}].centre"),
+                    reason: format!("[{lat}, {lon}] is not a latitude and longitude"),
+                });
+            }
+        }
         if !seen_d.insert(d.id.clone()) {
             issues.push(ConfigIssue {
                 file: origin.clone(),
@@ -684,13 +698,19 @@ fn compile(config: Config) -> Result<Compiled, Error> {
     let (Some(rules), Some(routing), true) = (rules, routing, issues.is_empty()) else {
         return Err(ConfigError { issues }.into());
     };
+    let centres: Vec<(&str, (f64, f64))> = config
+        .districts
+        .iter()
+        .filter_map(|d| d.centre.map(|c| (d.id.as_str(), (c[0], c[1]))))
+        .collect();
     let gazetteer = Gazetteer::new(
         &normalizer,
         config
             .districts
             .iter()
             .map(|d| (d.id.clone(), d.places.clone(), d.streets.clone())),
-    );
+    )
+    .with_centres(&centres, config.router.district_radius_m);
     let district_names = config
         .districts
         .iter()

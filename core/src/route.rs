@@ -187,6 +187,61 @@ pub struct Gazetteer {
     /// per automaton pattern: (district index, is street, phrase)
     entries: Vec<(usize, bool, String)>,
     districts: Vec<String>,
+    /// typo tolerance: a one-deletion variant of a word of an entry → (entry, word position)
+    fuzzy: HashMap<String, Vec<(usize, usize)>>,
+    /// approximate centre of each district (lat, lon), when configured
+    centres: Vec<Option<(f64, f64)>>,
+    /// farthest a point may lie from the nearest centre to be placed there, in metres
+    max_distance_m: f64,
+}
+
+/// Shortest token that tolerates a typo (shorter names must be written exactly).
+const FUZZY_MIN_LEN: usize = 6;
+
+/// The token and every variant of it with one byte deleted.
+fn deletions(t: &str) -> Vec<String> {
+    let mut v = Vec::with_capacity(t.len() + 1);
+    v.push(t.to_string());
+    for i in 0..t.len() {
+        let mut s = String::with_capacity(t.len() - 1);
+        s.push_str(&t[..i]);
+        s.push_str(&t[i + 1..]);
+        v.push(s);
+    }
+    v
+}
+
+/// Whether two ASCII tokens are at most one edit apart (insertion, deletion, substitution
+/// or a swap of neighbours).
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b {
+        return true;
+    }
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    if la == lb {
+        // substitution, or transposition of p and p+1
+        a[p + 1..] == b[p + 1..]
+            || (p + 1 < la && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..])
+    } else if la > lb {
+        a[p + 1..] == b[p..]
+    } else {
+        a[p..] == b[p + 1..]
+    }
+}
+
+/// Great-circle distance in metres.
+fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let r = 6_371_000.0;
+    let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
+    let dl = (b.0 - a.0).to_radians();
+    let dn = (b.1 - a.1).to_radians();
+    let h = (dl / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dn / 2.0).sin().powi(2);
+    2.0 * r * h.sqrt().asin()
 }
 
 impl Gazetteer {
@@ -221,18 +276,132 @@ impl Gazetteer {
                 .build(entries.iter().map(|e| e.2.as_bytes()))
                 .ok()
         };
+        let mut fuzzy: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            for (k, word) in e.2.split(' ').enumerate() {
+                if word.len() >= FUZZY_MIN_LEN {
+                    for d in deletions(word) {
+                        let v = fuzzy.entry(d).or_default();
+                        if !v.contains(&(i, k)) {
+                            v.push((i, k));
+                        }
+                    }
+                }
+            }
+        }
+        let centres = vec![None; ids.len()];
         Gazetteer {
             ac,
             entries,
             districts: ids,
+            fuzzy,
+            centres,
+            max_distance_m: 2_500.0,
         }
     }
 
-    /// The district a text places the message in, if any.
+    /// Gives districts an approximate centre, so a message with a location point and no place
+    /// name is placed in the district whose centre is nearest, if within `max_distance_m`.
+    ///
+    /// ```
+    /// use civic_router::route::Gazetteer;
+    /// use civic_router::text::Normalizer;
+    /// let g = Gazetteer::new(&Normalizer::spanish(), [
+    ///     ("triana", vec!["Triana"], vec![]),
+    ///     ("nervion", vec!["Nervion"], vec![]),
+    /// ]).with_centres(&[("triana", (37.384, -6.005)), ("nervion", (37.382, -5.973))], 2_500.0);
+    /// assert_eq!(g.locate_point(37.385, -6.001).unwrap().id, "triana");
+    /// assert!(g.locate_point(40.4, -3.7).is_none(), "Madrid is too far");
+    /// ```
+    pub fn with_centres(
+        mut self,
+        centres: &[(&str, (f64, f64))],
+        max_distance_m: f64,
+    ) -> Gazetteer {
+        for (id, c) in centres {
+            if let Some(i) = self.districts.iter().position(|d| d == id) {
+                self.centres[i] = Some(*c);
+            }
+        }
+        self.max_distance_m = max_distance_m;
+        self
+    }
+
+    /// The district whose centre is nearest to a point, within the configured distance.
+    pub fn locate_point(&self, lat: f64, lon: f64) -> Option<DistrictMatch> {
+        let (i, d) = self
+            .centres
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.map(|c| (i, haversine_m((lat, lon), c))))
+            .min_by(|a, b| a.1.total_cmp(&b.1))?;
+        (d <= self.max_distance_m).then(|| DistrictMatch {
+            id: self.districts[i].clone(),
+            matched: format!("{lat:.5},{lon:.5} ({:.0} m from its centre)", d),
+            source: "point".to_string(),
+        })
+    }
+
+    /// A place name written with one typo ("Macarrena", "Barrio Leoon", "Torreblnca"): one
+    /// word of six letters or more may be one edit away; the other words of the name must be
+    /// exact.
+    fn locate_fuzzy(&self, text: &NormalizedText) -> Option<DistrictMatch> {
+        let toks: Vec<&str> = text.tokens().collect();
+        let mut best: Option<(bool, usize, usize)> = None; // (place, length, entry)
+        for (ti, t) in toks.iter().enumerate() {
+            if t.len() + 1 < FUZZY_MIN_LEN {
+                continue;
+            }
+            let mut cands: Vec<(usize, usize)> = Vec::new();
+            for d in deletions(t) {
+                if let Some(v) = self.fuzzy.get(&d) {
+                    cands.extend(v);
+                }
+            }
+            cands.sort_unstable();
+            cands.dedup();
+            for (e, k) in cands {
+                let (_, street, phrase) = &self.entries[e];
+                let words: Vec<&str> = phrase.split(' ').collect();
+                if k > ti || ti - k + words.len() > toks.len() {
+                    continue;
+                }
+                let start = ti - k;
+                let aligned = words.iter().enumerate().all(|(j, w)| {
+                    if j == k {
+                        within_one_edit(w, t)
+                    } else {
+                        toks[start + j] == *w
+                    }
+                });
+                if !aligned {
+                    continue;
+                }
+                let key = (!street, phrase.len(), e);
+                if best.is_none_or(|b| (key.0, key.1) > (b.0, b.1)) {
+                    best = Some(key);
+                }
+            }
+        }
+        best.map(|(_, _, e)| {
+            let (di, street, phrase) = &self.entries[e];
+            DistrictMatch {
+                id: self.districts[*di].clone(),
+                matched: phrase.clone(),
+                source: format!("{} (with a typo)", if *street { "street" } else { "place" }),
+            }
+        })
+    }
+
+    /// The district a text places the message in, if any: an exact place name first, else
+    /// one written with a typo.
     pub fn locate(&self, text: &NormalizedText) -> Option<DistrictMatch> {
+        self.locate_exact(text).or_else(|| self.locate_fuzzy(text))
+    }
+
+    fn locate_exact(&self, text: &NormalizedText) -> Option<DistrictMatch> {
         let ac = self.ac.as_ref()?;
         let b = text.as_str().as_bytes();
-        // best: (not street, length, -start)
         // rank: (a place rather than a street, length, earliest)
         type Rank = (bool, usize, std::cmp::Reverse<usize>);
         let mut best: Option<(Rank, usize)> = None;
