@@ -69,6 +69,10 @@ enum Command {
         /// Seed of the fold assignment and of training.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// With --cv: write the fold of every message (`{"id": …, "fold": …}` per line), so
+        /// peer baselines can be scored on the same folds.
+        #[arg(long, value_name = "FILE")]
+        folds_out: Option<PathBuf>,
     },
     /// Train the statistical classifier on a labelled corpus and write the model file.
     Train {
@@ -128,8 +132,9 @@ fn main() -> ExitCode {
             json,
             cv: Some(k),
             seed,
+            folds_out,
             ..
-        } => cross_validate(&config, &corpus, k, seed, json),
+        } => cross_validate(&config, &corpus, k, seed, json, folds_out.as_deref()),
         Command::Eval {
             config,
             corpus,
@@ -371,6 +376,7 @@ fn cross_validate(
     k: usize,
     seed: u64,
     json: bool,
+    folds_out: Option<&Path>,
 ) -> Result<ExitCode> {
     if k < 2 {
         bail!("--cv needs at least 2 folds");
@@ -384,6 +390,16 @@ fn cross_validate(
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let gold = read_corpus(corpus)?;
     let folds = civic_router::eval::stratified_folds(&gold, k, seed);
+    if let Some(p) = folds_out {
+        let lines: String = gold
+            .iter()
+            .zip(&folds)
+            .map(|(g, f)| format!("{}\n", serde_json::json!({"id": g.message.id, "fold": f})))
+            .collect();
+        std::fs::write(p, lines).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let mut routed = 0usize;
+    let mut routing_time = std::time::Duration::ZERO;
     let all_examples = examples(Some(&plain), &gold);
     let section = base
         .model
@@ -417,17 +433,23 @@ fn cross_validate(
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
         for (g, _) in gold.iter().zip(&folds).filter(|(_, f)| **f == fold) {
-            let d = router
-                .route(&g.message)
-                .map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
+            let t = std::time::Instant::now();
+            let d = router.route(&g.message);
+            routing_time += t.elapsed();
+            routed += 1;
+            let d = d.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
             ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
         }
     }
+    let per_second = routed as f64 / routing_time.as_secs_f64().max(1e-9);
     if json {
-        println!("{}", serde_json::to_string_pretty(&eval_json(&ev))?);
+        let mut v = eval_json(&ev);
+        v["messages_per_second"] = per_second.into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{k}-fold stratified cross-validation (seed {seed}): rules + model trained on the other folds");
         print!("{}", ev.report());
+        println!("\nrouting one message at a time: {per_second:.0} messages/second");
     }
     Ok(ExitCode::SUCCESS)
 }

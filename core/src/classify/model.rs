@@ -46,6 +46,13 @@ pub const FORMAT: &str = "civic-router-linear-model";
 /// The model file's version; a file of another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
 
+thread_local! {
+    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    /// The last prediction on this thread: the three stages of the chain (lead, emergency
+    /// detector, fill) ask the same model about the same text.
+    static LAST: std::cell::RefCell<Option<(usize, Option<ChannelKind>, String, Prediction)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// One labelled example, already normalised.
 #[derive(Debug, Clone)]
 pub struct TrainingExample {
@@ -141,7 +148,7 @@ pub struct Model {
     intent: Head,
     category: Head,
     #[serde(skip)]
-    index: HashMap<String, u32>,
+    index: HashMap<u64, u32>,
 }
 
 /// The error of loading or training a model.
@@ -182,16 +189,78 @@ pub fn features(text: &NormalizedText, channel: Option<ChannelKind>) -> Vec<Stri
     out
 }
 
-/// Sparse, L2-normalised feature vector: (feature index, value).
-fn vectorize(index: &HashMap<String, u32>, feats: &[String]) -> Vec<(u32, f32)> {
-    let mut counts: HashMap<u32, f32> = HashMap::with_capacity(feats.len());
-    for f in feats {
-        if let Some(&i) = index.get(f) {
-            *counts.entry(i).or_default() += 1.0;
+/// FNV-1a over the concatenation of `parts`: the hash of a feature's name, computed without
+/// building the name.
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for &b in *p {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
     }
-    let mut v: Vec<(u32, f32)> = counts.into_iter().map(|(i, c)| (i, 1.0 + c.ln())).collect();
-    v.sort_unstable_by_key(|e| e.0);
+    h
+}
+
+/// The hashes of [`features`], computed without allocating a string per feature (the hot
+/// path of prediction). `buf` is scratch space.
+fn feature_hashes(
+    text: &NormalizedText,
+    channel: Option<ChannelKind>,
+    buf: &mut Vec<u8>,
+    out: &mut Vec<u64>,
+) {
+    out.clear();
+    let mut prev: Option<&str> = None;
+    let mut any = false;
+    for t in text.tokens() {
+        any = true;
+        let tb = t.as_bytes();
+        out.push(fnv(&[b"w:", tb]));
+        if let Some(p) = prev {
+            out.push(fnv(&[b"b:", p.as_bytes(), b"_", tb]));
+        }
+        prev = Some(t);
+        if tb.len() >= 3 {
+            buf.clear();
+            buf.push(b'<');
+            buf.extend_from_slice(tb);
+            buf.push(b'>');
+            for n in 3..=5 {
+                if buf.len() < n {
+                    break;
+                }
+                for w in buf.windows(n) {
+                    out.push(fnv(&[b"c:", w]));
+                }
+            }
+        }
+    }
+    if !any {
+        out.push(fnv(&[b"empty"]));
+    }
+    if let Some(c) = channel {
+        out.push(fnv(&[b"ch:", c.as_str().as_bytes()]));
+    }
+}
+
+/// Sparse, L2-normalised feature vector from feature hashes: (feature index, value).
+fn vectorize(index: &HashMap<u64, u32>, hashes: &[u64]) -> Vec<(u32, f32)> {
+    let mut ids: Vec<u32> = hashes
+        .iter()
+        .filter_map(|h| index.get(h).copied())
+        .collect();
+    ids.sort_unstable();
+    let mut v: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        match v.last_mut() {
+            Some(last) if last.0 == id => last.1 += 1.0,
+            _ => v.push((id, 1.0)),
+        }
+    }
+    for e in &mut v {
+        e.1 = 1.0 + e.1.ln();
+    }
     let norm = v.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
     if norm > 0.0 {
         for e in &mut v {
@@ -327,10 +396,10 @@ impl Model {
             .map(|(f, _)| f.to_string())
             .collect();
         names.sort();
-        let index: HashMap<String, u32> = names
+        let index: HashMap<u64, u32> = names
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.clone(), i as u32))
+            .map(|(i, f)| (fnv(&[f.as_bytes()]), i as u32))
             .collect();
         let classes = |f: &dyn Fn(&TrainingExample) -> &str| {
             let mut c: Vec<String> = data.iter().map(|e| f(e).to_string()).collect();
@@ -342,7 +411,10 @@ impl Model {
         let categories = classes(&|e| &e.category);
         let xs: Vec<Vec<(u32, f32)>> = data
             .iter()
-            .map(|e| vectorize(&index, &e.features))
+            .map(|e| {
+                let h: Vec<u64> = e.features.iter().map(|f| fnv(&[f.as_bytes()])).collect();
+                vectorize(&index, &h)
+            })
             .collect();
         let pos = |cs: &[String], l: &str| cs.iter().position(|c| c == l).unwrap_or(0);
         let di: Vec<(Vec<(u32, f32)>, usize)> = xs
@@ -388,7 +460,11 @@ impl Model {
 
     /// Predicts intent and category for a normalised text.
     pub fn predict(&self, text: &NormalizedText, channel: Option<ChannelKind>) -> Prediction {
-        let x = vectorize(&self.index, &features(text, channel));
+        let x = BUFFERS.with(|b| {
+            let (buf, hashes) = &mut *b.borrow_mut();
+            feature_hashes(text, channel, buf, hashes);
+            vectorize(&self.index, hashes)
+        });
         let (intent, p) = self.intent.best(&x, &self.features, 5);
         let emergency_probability = self
             .intent
@@ -402,6 +478,23 @@ impl Model {
             category,
             emergency_probability,
         }
+    }
+
+    /// [`predict`](Self::predict), remembering the last answer on this thread: the chain's
+    /// three model stages ask about the same text one after the other.
+    fn predict_cached(&self, text: &NormalizedText, channel: Option<ChannelKind>) -> Prediction {
+        let me = self as *const Model as usize;
+        let hit = LAST.with(|l| {
+            l.borrow().as_ref().and_then(|(m, c, t, p)| {
+                (*m == me && *c == channel && t == text.as_str()).then(|| p.clone())
+            })
+        });
+        if let Some(p) = hit {
+            return p;
+        }
+        let p = self.predict(text, channel);
+        LAST.with(|l| *l.borrow_mut() = Some((me, channel, text.as_str().to_string(), p.clone())));
+        p
     }
 
     /// The intent classes.
@@ -471,7 +564,7 @@ impl Model {
             .features
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.clone(), i as u32))
+            .map(|(i, f)| (fnv(&[f.as_bytes()]), i as u32))
             .collect();
         Ok(m)
     }
@@ -529,7 +622,7 @@ impl Classifier for ModelClassifier {
     }
 
     fn classify(&self, cx: &Context<'_>) -> Result<Option<Classification>, ClassifierError> {
-        let p = self.model.predict(cx.text, Some(cx.message.channel));
+        let p = self.model.predict_cached(cx.text, Some(cx.message.channel));
         let mut c = Classification::default();
         if p.intent.probability >= self.min_confidence {
             c.intent = p.intent.label.parse().ok();
@@ -571,7 +664,7 @@ impl Classifier for EmergencyDetector {
     }
 
     fn classify(&self, cx: &Context<'_>) -> Result<Option<Classification>, ClassifierError> {
-        let p = self.model.predict(cx.text, Some(cx.message.channel));
+        let p = self.model.predict_cached(cx.text, Some(cx.message.channel));
         if p.emergency_probability < self.threshold {
             return Ok(None);
         }
@@ -686,6 +779,24 @@ mod tests {
         );
         let p = m.predict(&n.normalize("las farolas no dan luz"), None);
         assert_eq!(p.category.label, "alumbrado");
+    }
+
+    #[test]
+    fn hashed_features_are_the_hashes_of_the_named_features() {
+        let n = Normalizer::spanish();
+        for t in ["la farola está apagá ?", "", "a b", "xq no pasa el bus"] {
+            let text = n.normalize(t);
+            let named: Vec<u64> = features(&text, Some(ChannelKind::Sms))
+                .iter()
+                .map(|f| fnv(&[f.as_bytes()]))
+                .collect();
+            let (mut buf, mut hashes) = (Vec::new(), Vec::new());
+            feature_hashes(&text, Some(ChannelKind::Sms), &mut buf, &mut hashes);
+            let (mut a, mut b) = (named, hashes);
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "{t}");
+        }
     }
 
     #[test]
