@@ -46,11 +46,14 @@ pub const FORMAT: &str = "civic-router-linear-model";
 /// The model file's version; a file of another version is refused.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// A remembered prediction: (model address, channel, normalised text, prediction).
+type Memo = (usize, Option<ChannelKind>, String, Prediction);
+
 thread_local! {
     static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
     /// The last prediction on this thread: the three stages of the chain (lead, emergency
     /// detector, fill) ask the same model about the same text.
-    static LAST: std::cell::RefCell<Option<(usize, Option<ChannelKind>, String, Prediction)>> = const { std::cell::RefCell::new(None) };
+    static LAST: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
 }
 
 /// One labelled example, already normalised.
