@@ -85,7 +85,11 @@ fn sample_messages_route_on_every_channel() {
     let text = std::fs::read_to_string(repo().join("examples/sevilla/messages.jsonl")).unwrap();
     let mut channels = BTreeSet::new();
     let mut n = 0;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let msg: Message = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("messages.jsonl line {}: {e}", i + 1));
         let d = router
@@ -115,7 +119,11 @@ fn golden_corpus_routes_as_expected() {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut failures = Vec::new();
     let mut count = 0;
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let at = format!("sevilla.jsonl:{}", i + 1);
         let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{at}: {e}"));
         assert_eq!(
@@ -134,7 +142,10 @@ fn golden_corpus_routes_as_expected() {
             ("intent", Value::from(d.intent.as_str())),
             ("category", Value::from(d.category.as_str())),
             ("department", Value::from(d.department.as_str())),
-            ("district", d.district.clone().map_or(Value::Null, Value::from)),
+            (
+                "district",
+                d.district.clone().map_or(Value::Null, Value::from),
+            ),
         ];
         for (field, value) in got {
             if e[field] != value {
@@ -154,7 +165,12 @@ fn golden_corpus_routes_as_expected() {
                 wrong.push(format!("handoff {} (expected {h})", d.handoff));
             }
         }
-        for r in e.get("rules").and_then(Value::as_array).into_iter().flatten() {
+        for r in e
+            .get("rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let r = r.as_str().unwrap_or_default();
             if !d.rules.iter().any(|f| f == r) {
                 wrong.push(format!("rule {r} did not fire (fired: {:?})", d.rules));
