@@ -8,7 +8,9 @@ use crate::classify::Classification;
 use crate::message::ChannelKind;
 use crate::text::{fold_regex, Normalizer};
 
-use super::matcher::{build_regex, Matcher, PatId, PatternKind};
+use super::matcher::{
+    build_regex, parse_hir, Matcher, PatClass, PatId, PatternKind, MAX_PATTERN_LEN,
+};
 use super::{
     channel_bit, ActionSpec, CompiledRule, Cond, ConditionSpec, MatchMode, RuleFile, RuleIssue,
     RuleSet, RuleSetError, RuleSpec, Vocabulary,
@@ -229,9 +231,11 @@ impl Builder<'_> {
                                 bad(self, &f, format!("invalid pattern `{p}`: {e}"));
                                 continue;
                             }
-                            Ok(re) => {
-                                if re.is_match(b"") {
-                                    bad(self, &f, format!("pattern `{p}` matches the empty text, so it matches every message; use a rule without text conditions instead"));
+                            Ok(_) => {
+                                if parse_hir(&folded)
+                                    .is_none_or(|h| h.properties().minimum_len() == Some(0))
+                                {
+                                    bad(self, &f, format!("pattern `{p}` can match the empty string, so it holds on almost any message; every match must consume at least one character"));
                                     continue;
                                 }
                                 PatternKind::Regex(folded)
@@ -243,6 +247,17 @@ impl Builder<'_> {
                         Some(b) => (b, true),
                         None => (p.as_str(), false),
                     };
+                    if body.len() > MAX_PATTERN_LEN {
+                        bad(
+                            self,
+                            &f,
+                            format!(
+                                "pattern is {} bytes long; the limit is {MAX_PATTERN_LEN}",
+                                body.len()
+                            ),
+                        );
+                        continue;
+                    }
                     let phrase = self.normalizer.normalize_phrase(body);
                     if phrase.is_empty() {
                         bad(self, &f, format!("`{p}` has no letters or digits after normalisation, so it could never match"));
@@ -631,23 +646,80 @@ fn contradiction(c: &Cond) -> Option<String> {
     None
 }
 
-/// Patterns at least one of which must match for `c` to hold, if there is such a set.
-fn required_patterns(c: &Cond) -> Option<Vec<PatId>> {
+/// Patterns at least one of which the scan must touch for `c` to hold, if there is such a
+/// set: the rule's triggers. Fallback patterns are never touched by the scan, so they cannot
+/// serve. Among the parts of a conjunction, the set with the fewest patterns that need a
+/// regex run wins, then the smallest.
+fn required_patterns(c: &Cond, m: &Matcher) -> Option<Vec<PatId>> {
     match c {
-        Cond::Pattern(p) => Some(vec![*p]),
+        Cond::Pattern(p) if m.class(*p) != PatClass::Fallback => Some(vec![*p]),
         Cond::Any(cs) => {
             let mut all = Vec::new();
             for c in cs {
-                all.extend(required_patterns(c)?);
+                all.extend(required_patterns(c, m)?);
             }
             Some(all)
         }
         Cond::All(cs) => cs
             .iter()
-            .filter_map(required_patterns)
-            .min_by_key(|v| v.len()),
+            .filter_map(|c| required_patterns(c, m))
+            .min_by_key(|v| {
+                (
+                    v.iter().filter(|p| m.class(**p) != PatClass::Exact).count(),
+                    v.len(),
+                )
+            }),
         _ => None,
     }
+}
+
+/// What a condition costs to evaluate, roughly: conditions on the message's fields are free,
+/// exact patterns were decided by the scan, a verified pattern may run its regex.
+fn cost(c: &Cond, m: &Matcher) -> u32 {
+    match c {
+        Cond::True => 0,
+        Cond::Pattern(p) => match m.class(*p) {
+            PatClass::Exact => 1,
+            PatClass::Verified => 20,
+            PatClass::Fallback => 50,
+        },
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().map(|c| cost(c, m)).fold(0, u32::saturating_add),
+        Cond::Not(c) => cost(c, m),
+        Cond::Districts(_) | Cond::Senders(_) => 1,
+        _ => 0,
+    }
+}
+
+/// The same condition with the children of every `all` and `any` sorted cheapest first: the
+/// same truth value (conditions have no side effects), fewer regex runs.
+fn cheapest_first(c: &Cond, m: &Matcher) -> Cond {
+    match c {
+        Cond::All(cs) | Cond::Any(cs) => {
+            let mut v: Vec<Cond> = cs.iter().map(|c| cheapest_first(c, m)).collect();
+            v.sort_by_key(|c| cost(c, m));
+            if matches!(c, Cond::All(_)) {
+                Cond::All(v)
+            } else {
+                Cond::Any(v)
+            }
+        }
+        Cond::Not(inner) => Cond::Not(Box::new(cheapest_first(inner, m))),
+        other => other.clone(),
+    }
+}
+
+/// A conjunction with nested conjunctions merged into it, so that `contradiction` sees
+/// every part.
+fn flatten(c: &Cond) -> Cond {
+    fn into(c: &Cond, out: &mut Vec<Cond>) {
+        match c {
+            Cond::All(cs) => cs.iter().for_each(|c| into(c, out)),
+            other => out.push(other.clone()),
+        }
+    }
+    let mut parts = Vec::new();
+    into(c, &mut parts);
+    Cond::All(parts)
 }
 
 fn collect_patterns(c: &Cond, out: &mut Vec<PatId>) {
@@ -730,7 +802,17 @@ pub(crate) fn compile(
                             "an empty `unless` always holds, so the rule could never fire",
                         ));
                     }
-                    Cond::All(vec![when, Cond::Not(Box::new(u))])
+                    let when_alone = contradiction(&flatten(&when));
+                    let c = Cond::All(vec![when, Cond::Not(Box::new(u))]);
+                    if let (None, Some(reason)) = (when_alone, contradiction(&flatten(&c))) {
+                        b.issues.push(issue(
+                            origin,
+                            Some(id),
+                            "unless",
+                            format!("`unless` contradicts `when` ({reason}), so the rule could never fire"),
+                        ));
+                    }
+                    c
                 }
             };
             let action = b.action(origin, id, &spec.then);
@@ -745,6 +827,7 @@ pub(crate) fn compile(
                 CompiledRule {
                     id: id.to_string(),
                     priority: spec.priority,
+                    fast: Cond::True,
                     cond,
                     action,
                     stop,
@@ -780,10 +863,21 @@ pub(crate) fn compile(
         .filter(|(_, _, e)| *e)
         .map(|(_, r, _)| r)
         .collect();
-    let mut triggers = vec![Vec::new(); b.patterns.len()];
+    let sources = b.sources;
+    let matcher = Matcher::new(b.patterns).map_err(|e| {
+        err1(issue(
+            files.first().map_or("", |f| f.0),
+            None,
+            "(patterns)",
+            e,
+        ))
+    })?;
+    let mut rules = rules;
+    let mut triggers = vec![Vec::new(); matcher.len()];
     let mut always = Vec::new();
-    for (ri, r) in rules.iter().enumerate() {
-        match required_patterns(&r.cond) {
+    for (ri, r) in rules.iter_mut().enumerate() {
+        r.fast = cheapest_first(&r.cond, &matcher);
+        match required_patterns(&r.cond, &matcher) {
             Some(ps) => {
                 for p in ps {
                     let t: &mut Vec<u32> = &mut triggers[p as usize];
@@ -795,15 +889,6 @@ pub(crate) fn compile(
             None => always.push(ri as u32),
         }
     }
-    let sources = b.sources;
-    let matcher = Matcher::new(b.patterns).map_err(|e| {
-        err1(issue(
-            files.first().map_or("", |f| f.0),
-            None,
-            "(patterns)",
-            e,
-        ))
-    })?;
     Ok(RuleSet {
         mode,
         rules,

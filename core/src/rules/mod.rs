@@ -206,7 +206,10 @@ pub(crate) enum Cond {
 pub(crate) struct CompiledRule {
     pub(crate) id: String,
     pub(crate) priority: i32,
+    /// the conditions as written (explanations follow this order)
     pub(crate) cond: Cond,
+    /// the same conditions, cheapest first, for evaluation
+    pub(crate) fast: Cond,
     pub(crate) action: Classification,
     pub(crate) stop: bool,
     /// patterns referenced by the conditions, for explanations
@@ -246,6 +249,32 @@ thread_local! {
 struct Scratch {
     hits: Hits,
     candidates: Vec<u32>,
+}
+
+/// A message under evaluation: its input, the matcher and the per-message hits.
+struct Probe<'m, 'i, 'h> {
+    matcher: &'m Matcher,
+    input: &'m RuleInput<'i>,
+    hits: &'h mut Hits,
+}
+
+impl Probe<'_, '_, '_> {
+    #[inline]
+    fn pattern(&mut self, p: PatId) -> bool {
+        self.matcher
+            .is_match(p, self.input.text.as_str(), self.hits)
+    }
+
+    fn eval(&mut self, c: &Cond) -> bool {
+        match c {
+            Cond::True => true,
+            Cond::All(cs) => cs.iter().all(|c| self.eval(c)),
+            Cond::Any(cs) => cs.iter().any(|c| self.eval(c)),
+            Cond::Not(c) => !self.eval(c),
+            Cond::Pattern(p) => self.pattern(*p),
+            other => eval_plain(other, self.input),
+        }
+    }
 }
 
 impl RuleSet {
@@ -324,43 +353,117 @@ impl RuleSet {
         &self.normalizer
     }
 
+    /// Every pattern of the set that matches the text, as first written in the rule files, in
+    /// the order the patterns were compiled. One scan, whatever the number of rules; useful to
+    /// see what a message hits, and to compare the engine with another matcher.
+    ///
+    /// ```
+    /// use civic_router::rules::{RuleSet, Vocabulary};
+    /// use civic_router::text::Normalizer;
+    /// let rs = RuleSet::from_toml(r#"
+    ///     [[rule]]
+    ///     id = "a"
+    ///     when.any_words = ["bache*", "socavón"]
+    ///     when.none_text = ['\barreglad[oa]\b']
+    ///     then.category = "via_publica"
+    /// "#, "r.toml", &Vocabulary::permissive()).unwrap();
+    /// let t = Normalizer::spanish().normalize("Dos BACHES y un socavón, ¡ya arreglado!");
+    /// assert_eq!(rs.matching_patterns(&t), vec![r"\barreglad[oa]\b", "bache*", "socavón"]);
+    /// ```
+    pub fn matching_patterns(&self, text: &NormalizedText) -> Vec<&str> {
+        let mut hits = Hits::default();
+        self.matcher
+            .all_matches(text.as_str(), &mut hits)
+            .into_iter()
+            .map(|p| self.sources[p as usize].as_str())
+            .collect()
+    }
+
     /// Runs the rules over a message: the merged actions and the rules that fired.
     pub fn evaluate(&self, input: &RuleInput<'_>) -> RuleOutcome {
+        let mut out = RuleOutcome::default();
+        let mut confidence_set = false;
+        self.run(input, |rule, probe| {
+            let patterns: Vec<String> = rule
+                .patterns
+                .iter()
+                .filter(|p| probe.pattern(**p))
+                .map(|p| self.sources[*p as usize].clone())
+                .collect();
+            merge(&mut out.classification, &rule.action, &mut confidence_set);
+            out.fired.push(FiredRule {
+                id: rule.id.clone(),
+                patterns,
+            });
+            if rule.stop {
+                out.classification.authoritative = true;
+            }
+        });
+        out
+    }
+
+    /// The ids of the rules that fire on a message, in the order they run, appended to `out`:
+    /// what [`evaluate`](Self::evaluate) decides, without building the outcome (no
+    /// allocation once `out` has room). For callers that only need to know which rules fire.
+    ///
+    /// ```
+    /// use civic_router::rules::{RuleSet, RuleInput, Vocabulary};
+    /// use civic_router::message::ChannelKind;
+    /// use civic_router::text::Normalizer;
+    /// let rs = RuleSet::from_toml(r#"
+    ///     mode = "all_match"
+    ///     [[rule]]
+    ///     id = "bache"
+    ///     when.any_text = ['\bbaches?\b']
+    ///     then.category = "via_publica"
+    ///     [[rule]]
+    ///     id = "urgente"
+    ///     priority = 10
+    ///     when.any_words = ["urgente", "peligro*"]
+    ///     then.priority = "high"
+    /// "#, "r.toml", &Vocabulary::permissive()).unwrap();
+    /// let t = Normalizer::spanish().normalize("Un bache muy peligroso");
+    /// let mut ids = Vec::new();
+    /// rs.fired_ids(&RuleInput::new(&t, ChannelKind::Sms), &mut ids);
+    /// assert_eq!(ids, ["urgente", "bache"]);
+    /// ```
+    pub fn fired_ids<'s>(&'s self, input: &RuleInput<'_>, out: &mut Vec<&'s str>) {
+        self.run(input, |rule, _| out.push(&rule.id));
+    }
+
+    /// The engine: one scan, then the candidate rules in order; `fire` is called for each rule
+    /// that fires, and the run ends after a rule that stops.
+    fn run<'s>(
+        &'s self,
+        input: &RuleInput<'_>,
+        mut fire: impl FnMut(&'s CompiledRule, &mut Probe<'_, '_, '_>),
+    ) {
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             let Scratch { hits, candidates } = &mut *s;
             self.matcher.scan(input.text.as_str(), hits);
             candidates.clear();
             candidates.extend_from_slice(&self.always);
-            for &p in &hits.pats {
+            for &p in &hits.touched {
                 candidates.extend_from_slice(&self.triggers[p as usize]);
             }
             candidates.sort_unstable();
             candidates.dedup();
-            let mut out = RuleOutcome::default();
-            let mut confidence_set = false;
+            let mut probe = Probe {
+                matcher: &self.matcher,
+                input,
+                hits,
+            };
             for &ri in candidates.iter() {
                 let rule = &self.rules[ri as usize];
-                if !eval(&rule.cond, input, hits) {
+                if !probe.eval(&rule.fast) {
                     continue;
                 }
-                let patterns: Vec<String> = rule
-                    .patterns
-                    .iter()
-                    .filter(|p| hits.contains(**p))
-                    .map(|p| self.sources[*p as usize].clone())
-                    .collect();
-                merge(&mut out.classification, &rule.action, &mut confidence_set);
-                out.fired.push(FiredRule {
-                    id: rule.id.clone(),
-                    patterns,
-                });
+                fire(rule, &mut probe);
                 if rule.stop {
-                    out.classification.authoritative = true;
                     break;
                 }
             }
-            out
         })
     }
 
@@ -389,7 +492,8 @@ impl RuleSet {
     /// ```
     pub fn dry_run(&self, input: &RuleInput<'_>) -> Vec<RuleTrace> {
         let mut hits = Hits::default();
-        self.matcher.scan(input.text.as_str(), &mut hits);
+        let matched = self.matcher.all_matches(input.text.as_str(), &mut hits);
+        let hits = Matched(&matched);
         let mut stopped = false;
         let mut out = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
@@ -421,7 +525,13 @@ impl RuleSet {
     }
 
     /// A human description of why `c` is false (or, with `negated`, why it is true).
-    fn why_not(&self, c: &Cond, input: &RuleInput<'_>, hits: &Hits, negated: bool) -> String {
+    fn why_not(
+        &self,
+        c: &Cond,
+        input: &RuleInput<'_>,
+        hits: &Matched<'_>,
+        negated: bool,
+    ) -> String {
         match c {
             Cond::True => "always".into(),
             Cond::All(cs) => {
@@ -544,13 +654,29 @@ fn merge(into: &mut Classification, action: &Classification, confidence_set: &mu
     into.handoff |= action.handoff;
 }
 
-fn eval(c: &Cond, input: &RuleInput<'_>, hits: &Hits) -> bool {
+/// The patterns known to match a message (sorted), for dry runs and explanations.
+struct Matched<'a>(&'a [PatId]);
+
+impl Matched<'_> {
+    fn contains(&self, p: PatId) -> bool {
+        self.0.binary_search(&p).is_ok()
+    }
+}
+
+fn eval(c: &Cond, input: &RuleInput<'_>, hits: &Matched<'_>) -> bool {
     match c {
         Cond::True => true,
         Cond::All(cs) => cs.iter().all(|c| eval(c, input, hits)),
         Cond::Any(cs) => cs.iter().any(|c| eval(c, input, hits)),
         Cond::Not(c) => !eval(c, input, hits),
         Cond::Pattern(p) => hits.contains(*p),
+        other => eval_plain(other, input),
+    }
+}
+
+/// A condition that does not look at the text.
+fn eval_plain(c: &Cond, input: &RuleInput<'_>) -> bool {
+    match c {
         Cond::Channels(mask) => mask & channel_bit(input.channel) != 0,
         Cond::HasAttachment(b) => input.has_attachment == *b,
         Cond::HasLocation(b) => input.has_location == *b,
@@ -567,6 +693,9 @@ fn eval(c: &Cond, input: &RuleInput<'_>, hits: &Hits) -> bool {
             .local_time
             .is_some_and(|t| mask & (1 << t.weekday().num_days_from_monday()) != 0),
         Cond::Senders(set) => input.senders.iter().flatten().any(|s| set.contains(*s)),
+        Cond::True | Cond::All(_) | Cond::Any(_) | Cond::Not(_) | Cond::Pattern(_) => {
+            unreachable!("text and compound conditions are evaluated by the caller")
+        }
     }
 }
 
@@ -588,3 +717,6 @@ pub(crate) fn parse_rule_json(src: &str, origin: &str) -> Result<RuleFile, RuleS
 pub(crate) fn check_template_pub(t: &str, known: Option<&BTreeSet<String>>) -> Result<(), String> {
     compile::check_template(t, known)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! `civic-bench`: writes the synthetic workload for the peer comparison, and measures
+//! civic-router's compiled rule set on it (one thread).
+//!
+//! ```text
+//! civic-bench dump --rules 1000 --messages 20000 --seed 42 --out target/compare/r1000
+//! civic-bench measure --dir target/compare/r1000 [--seconds 3]
+//! ```
+//!
+//! `measure` prints one JSON line: messages per second through `RuleSet::evaluate` on
+//! pre-normalised text, the total number of (message, pattern) hits (the peers print the
+//! same figure, so the engines are checked to agree), and the heap taken by the compiled set,
+//! counted by a global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use civic_router::message::Message;
+use civic_router::rules::{RuleInput, RuleSet, Vocabulary};
+
+/// The system allocator, counting the bytes currently allocated.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded to the system allocator with the caller's layout.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `alloc` above with this layout.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as `GlobalAlloc::realloc`, forwarded.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE.fetch_add(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: Option<T>) -> anyhow::Result<T> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => args
+            .get(i + 1)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("{name} needs a value")),
+        None => default.with_context(|| format!("missing {name}")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("dump") => {
+            let n: usize = arg(&args, "--rules", None)?;
+            let m: usize = arg(&args, "--messages", Some(20_000))?;
+            let seed: u64 = arg(&args, "--seed", Some(42))?;
+            let out: PathBuf = arg(&args, "--out", None)?;
+            let rules = civic_router_benches::rules(n, seed);
+            let msgs = civic_router_benches::messages(m, seed);
+            civic_router_benches::dump(&out, &rules, &msgs)?;
+            eprintln!(
+                "wrote {n} rules ({} distinct patterns) and {m} messages to {}",
+                rules.engine_patterns(&civic_router::text::Normalizer::spanish()).len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Some("measure") => {
+            let dir: PathBuf = arg(&args, "--dir", None)?;
+            let seconds: f64 = arg(&args, "--seconds", Some(3.0))?;
+            let check: usize = arg(&args, "--check", Some(1000))?;
+            measure(&dir, seconds, check)
+        }
+        _ => bail!("usage: civic-bench dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
+    }
+}
+
+fn measure(dir: &std::path::Path, seconds: f64, check: usize) -> anyhow::Result<()> {
+    let src = std::fs::read_to_string(dir.join("rules.toml"))?;
+    let patterns: Vec<String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("patterns.json"))?)?;
+    let msgs: Vec<Message> = std::fs::read_to_string(dir.join("messages.jsonl"))?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let normalized = std::fs::read_to_string(dir.join("normalized.txt"))?;
+
+    let normalizer = civic_router::text::Normalizer::spanish();
+    let texts: Vec<_> = msgs.iter().map(|m| normalizer.normalize(&m.text)).collect();
+    for (i, (t, line)) in texts.iter().zip(normalized.lines()).enumerate() {
+        if t.as_str() != line {
+            bail!("message {i}: normalized.txt differs from the normaliser's output");
+        }
+    }
+    let inputs: Vec<_> = msgs
+        .iter()
+        .zip(&texts)
+        .map(|(m, t)| RuleInput::new(t, m.channel))
+        .collect();
+
+    let before = LIVE.load(Ordering::Relaxed);
+    let rules = RuleSet::from_toml(&src, "rules.toml", &Vocabulary::permissive())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let compiled_bytes = LIVE.load(Ordering::Relaxed) - before;
+    if rules.pattern_count() != patterns.len() {
+        bail!(
+            "the rule set compiled {} distinct patterns, patterns.json lists {}",
+            rules.pattern_count(),
+            patterns.len()
+        );
+    }
+
+    // correctness figures, compared by run.sh with the peers'
+    let hits: usize = texts.iter().map(|t| rules.matching_patterns(t).len()).sum();
+    let hits_first_k: usize = texts
+        .iter()
+        .take(check)
+        .map(|t| rules.matching_patterns(t).len())
+        .sum();
+    let fired: usize = inputs.iter().map(|i| rules.evaluate(i).fired.len()).sum();
+    let used_bytes = LIVE.load(Ordering::Relaxed) - before;
+
+    // timing: whole passes over the messages until `seconds` have gone by
+    let budget = Duration::from_secs_f64(seconds);
+    let time = |f: &mut dyn FnMut(&RuleInput<'_>) -> usize| {
+        let start = Instant::now();
+        let mut done = 0usize;
+        let mut sink = 0usize;
+        while start.elapsed() < budget {
+            for i in &inputs {
+                sink += f(std::hint::black_box(i));
+            }
+            done += inputs.len();
+        }
+        assert_eq!(sink, fired * (done / inputs.len()));
+        done as f64 / start.elapsed().as_secs_f64()
+    };
+    let evaluate = time(&mut |i| rules.evaluate(i).fired.len());
+    let mut ids = Vec::new();
+    let fired_ids = time(&mut |i| {
+        ids.clear();
+        rules.fired_ids(i, &mut ids);
+        ids.len()
+    });
+    println!(
+        "{}",
+        serde_json::json!({
+            "engine": "civic-router",
+            "rules": rules.len(),
+            "patterns": rules.pattern_count(),
+            "messages": msgs.len(),
+            "msgs_per_sec": evaluate,
+            "msgs_per_sec_fired_ids": fired_ids,
+            "hits": hits,
+            "hits_first_k": hits_first_k,
+            "k": check,
+            "fired": fired,
+            "compiled_bytes": compiled_bytes,
+            "bytes_after_use": used_bytes,
+        })
+    );
+    Ok(())
+}
