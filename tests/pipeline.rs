@@ -696,12 +696,10 @@ mod model_chain {
         // a model whose categories the configuration lacks is refused
         let n = Normalizer::spanish();
         let m = Model::train(
-            &[TrainingExample::new(
-                &n.normalize("x y z"),
-                None,
-                "incident",
-                "astronautas",
-            )],
+            &[
+                TrainingExample::new(&n.normalize("x y z"), None, "incident", "astronautas"),
+                TrainingExample::new(&n.normalize("a b c"), None, "information", "alumbrado"),
+            ],
             &TrainOptions::default(),
         )
         .unwrap();

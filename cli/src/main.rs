@@ -401,14 +401,15 @@ fn cross_validate(
     let mut routed = 0usize;
     let mut routing_time = std::time::Duration::ZERO;
     let all_examples = examples(Some(&plain), &gold);
+    // without a [model] section the model alone decides (every label, whatever its probability)
     let section = base
         .model
         .clone()
         .unwrap_or(civic_router::config::ModelSection {
             path: "<cv>".into(),
-            min_confidence: 0.4,
+            min_confidence: 0.0,
             emergency_threshold: 0.5,
-            lead_above: 0.85,
+            lead_above: 1.1,
         });
     let mut ev = Evaluation::default();
     for fold in 0..k {

@@ -56,6 +56,26 @@ thread_local! {
     static LAST: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Feature keys are already FNV hashes: hashing them again (SipHash) would only cost time.
+#[derive(Default, Clone, Copy)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type FeatureIndex = HashMap<u64, u32, std::hash::BuildHasherDefault<IdentityHasher>>;
+
 /// One labelled example, already normalised.
 #[derive(Debug, Clone)]
 pub struct TrainingExample {
@@ -151,7 +171,7 @@ pub struct Model {
     intent: Head,
     category: Head,
     #[serde(skip)]
-    index: HashMap<u64, u32>,
+    index: FeatureIndex,
 }
 
 /// The error of loading or training a model.
@@ -248,7 +268,7 @@ fn feature_hashes(
 }
 
 /// Sparse, L2-normalised feature vector from feature hashes: (feature index, value).
-fn vectorize(index: &HashMap<u64, u32>, hashes: &[u64]) -> Vec<(u32, f32)> {
+fn vectorize(index: &FeatureIndex, hashes: &[u64]) -> Vec<(u32, f32)> {
     let mut ids: Vec<u32> = hashes
         .iter()
         .filter_map(|h| index.get(h).copied())
@@ -399,7 +419,7 @@ impl Model {
             .map(|(f, _)| f.to_string())
             .collect();
         names.sort();
-        let index: HashMap<u64, u32> = names
+        let index: FeatureIndex = names
             .iter()
             .enumerate()
             .map(|(i, f)| (fnv(&[f.as_bytes()]), i as u32))
@@ -412,6 +432,14 @@ impl Model {
         };
         let intents = classes(&|e| &e.intent);
         let categories = classes(&|e| &e.category);
+        for (head, cs) in [("intent", &intents), ("category", &categories)] {
+            if cs.len() < 2 {
+                return Err(ModelError(format!(
+                    "the corpus has a single {head} ({}): a classifier needs at least two",
+                    cs.join(", ")
+                )));
+            }
+        }
         let xs: Vec<Vec<(u32, f32)>> = data
             .iter()
             .map(|e| {
@@ -819,5 +847,12 @@ mod tests {
             .0
             .contains("format"));
         assert!(Model::train(&[], &small()).is_err());
+        let n = Normalizer::spanish();
+        let one_class: Vec<TrainingExample> = ["farola rota", "farola apagada"]
+            .iter()
+            .map(|t| TrainingExample::new(&n.normalize(t), None, "incident", "alumbrado"))
+            .collect();
+        let e = Model::train(&one_class, &small()).unwrap_err();
+        assert!(e.0.contains("single intent"), "{e}");
     }
 }
