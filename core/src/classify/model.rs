@@ -22,6 +22,8 @@
 //!     ("farolas sin luz en mi calle", "incident", "alumbrado"),
 //!     ("hay un bache enorme", "incident", "via_publica"),
 //!     ("socavón en la calzada", "incident", "via_publica"),
+//!     ("¿a qué hora abre el registro?", "information", "tramites"),
+//!     ("horario del registro", "information", "tramites"),
 //! ]
 //! .iter()
 //! .map(|(t, i, c)| TrainingExample::new(&n.normalize(t), None, i, c))
