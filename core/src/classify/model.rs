@@ -28,7 +28,8 @@
 //! .iter()
 //! .map(|(t, i, c)| TrainingExample::new(&n.normalize(t), None, i, c))
 //! .collect();
-//! let model = Model::train(&data, &TrainOptions::default()).unwrap();
+//! // a corpus this small keeps every feature (the default drops those seen in fewer than 3)
+//! let model = Model::train(&data, &TrainOptions { min_count: 1, ..Default::default() }).unwrap();
 //! let p = model.predict(&n.normalize("farola apagá"), None);
 //! assert_eq!(p.category.label, "alumbrado");
 //! assert!(p.category.probability > 0.5);
