@@ -1,0 +1,198 @@
+// The data of civic-router, in the core's JSON format (the one the CLI reads and writes as JSON
+// Lines, the golden corpus uses and the Python binding accepts). Written beside the Rust crate
+// from the core's serde definitions (core/src/message.rs, pipeline.rs, classify/mod.rs,
+// rules/mod.rs, route.rs, error.rs); the test suite checks that real decisions have exactly
+// these keys. `napi build` prepends this file to the generated declarations.
+
+/** The channel a message arrived on. */
+export type ChannelKind = 'whatsapp' | 'sms' | 'voice' | 'app' | 'web' | 'email' | 'in_person'
+/** What the person wants done. */
+export type Intent = 'information' | 'incident' | 'appointment' | 'emergency' | 'other'
+/** How soon a case must be attended. */
+export type Priority = 'low' | 'normal' | 'high' | 'urgent'
+
+/** Who sent the message; every field is optional. */
+export interface Contact {
+  id?: string
+  phone?: string
+  email?: string
+  name?: string
+}
+
+/** A file sent with a message; its caption is routed with the text. */
+export interface Attachment {
+  /** `image`, `audio`, `video`, `document`, `sticker`, … */
+  kind: string
+  mime_type?: string
+  url?: string
+  caption?: string
+}
+
+/** Where the problem is: a point (WGS 84), an address, or both. */
+export interface Location {
+  lat?: number
+  lon?: number
+  address?: string
+}
+
+/** One message from a citizen. Only `id` and `channel` are required; unknown fields are refused. */
+export interface Message {
+  /** The provider's message id (WhatsApp `wamid`, Twilio `MessageSid`, …) or one of yours. */
+  id: string
+  channel: ChannelKind
+  contact?: Contact
+  /** What the person wrote or said (a transcript for voice). */
+  text?: string
+  attachments?: Attachment[]
+  location?: Location
+  /** BCP 47 language tag (`es`, `es-ES`, `en`). */
+  language?: string
+  /** When the provider received it (RFC 3339); time-of-day rules need it. */
+  received_at?: string
+  conversation_id?: string
+  /** Free metadata from the channel (JSON data). */
+  metadata?: Record<string, unknown>
+}
+
+/** One piece of evidence behind a classification. */
+export interface Evidence {
+  source: string
+  detail: string[]
+}
+
+/** A classifier's answer; every field is optional. Unknown fields are refused. */
+export interface Classification {
+  intent?: Intent
+  category?: string
+  /** A department chosen directly (bypasses the routing table). */
+  department?: string
+  priority?: Priority
+  tags?: string[]
+  /** A reply template to send at once. */
+  reply?: string
+  /** 0–1. */
+  confidence?: number
+  /** Ask for a human agent. */
+  handoff?: boolean
+  /** No later classifier may change what this one decided. */
+  authoritative?: boolean
+  evidence?: Evidence[]
+}
+
+/** What a classifier plug-in returns: a classification, or `null`/`undefined` for nothing to say. */
+export type PluginResult = Classification | null | undefined
+
+/** What a classifier plug-in receives. */
+export interface PluginContext {
+  message: Message
+  /** The normalised text (text and captions): ASCII, lower case, one space between tokens. */
+  text: string
+  tokens: string[]
+  /** The district placed from the text or the location's address, if any. */
+  district: string | null
+  /** Local time of reception in the deployment's time zone (`YYYY-MM-DDTHH:MM:SS`), if known. */
+  local_time: string | null
+}
+
+/** A rule that fired, with the patterns that hit. */
+export interface FiredRule {
+  id: string
+  patterns: string[]
+}
+
+/** What one classifier said and which of its fields were kept. */
+export interface ClassifierTrace {
+  classifier: string
+  output: Classification | null
+  applied: string[]
+}
+
+/** Where the district came from. */
+export interface DistrictMatch {
+  id: string
+  matched: string
+  /** `place` or `street`, prefixed by `address ` when found in the location's address. */
+  source: string
+}
+
+/** Which routing entry chose the department. */
+export interface RouteTrace {
+  /** `urgent`, `classifier`, `override:<id>`, `district:<id>`, `category:<id>`, `agents` or `default`. */
+  entry: string
+  department: string
+  /** The department that was closed, when the case went to its after-hours replacement. */
+  after_hours_from?: string
+}
+
+/** Why a decision is what it is. */
+export interface Explanation {
+  normalized_text: string
+  rules: FiredRule[]
+  classifiers: ClassifierTrace[]
+  district?: DistrictMatch
+  route: RouteTrace
+  notes?: string[]
+}
+
+/** The decision for one message. */
+export interface Decision {
+  id: string
+  channel: ChannelKind
+  intent: Intent
+  category: string
+  department: string
+  department_name: string
+  district: string | null
+  priority: Priority
+  /** 0–1, with 4 decimals. */
+  confidence: number
+  /** Whether a human agent must take it. */
+  handoff: boolean
+  tags?: string[]
+  /** What to answer at once, on the same channel. */
+  reply: string | null
+  /** Ids of the rules that fired, in order. */
+  rules: string[]
+  explanation: Explanation
+}
+
+/** One rule's verdict in a dry run. */
+export interface RuleTrace {
+  id: string
+  priority: number
+  matches: boolean
+  applies: boolean
+  patterns: string[]
+  reason: string | null
+}
+
+/** One problem of a refused configuration (`err.issues` of a `CONFIG` error). */
+export interface ConfigIssue {
+  file: string
+  field: string
+  reason: string
+}
+
+/** The stable `code` of every error the binding throws or rejects with. */
+export type ErrorCode =
+  | 'CONFIG'
+  | 'INPUT'
+  | 'CLASSIFIER'
+  | 'IO'
+  | 'INVALID_ARG'
+  | 'PLUGIN_REQUIRES_ASYNC'
+  | 'INTERNAL'
+
+/** An error of civic-router: an `Error` with a stable `code`. */
+export interface CivicRouterError extends Error {
+  code: ErrorCode
+  /** `CONFIG`: every problem found. */
+  issues?: ConfigIssue[]
+  /** `CLASSIFIER`: the classifier that failed. */
+  classifier?: string
+  /** `routeBatch`: the position of the message that failed. */
+  index?: number
+  /** `CLASSIFIER` from a JS plug-in: the error it threw or rejected with. */
+  cause?: unknown
+}
+
