@@ -1,0 +1,295 @@
+// The data of civic-router, in the core's JSON format (the one the CLI reads and writes as JSON
+// Lines, the golden corpus uses and the Python binding accepts). Written beside the Rust crate
+// from the core's serde definitions (core/src/message.rs, pipeline.rs, classify/mod.rs,
+// rules/mod.rs, route.rs, error.rs); the test suite checks that real decisions have exactly
+// these keys. `napi build` prepends this file to the generated declarations.
+
+/** The channel a message arrived on. */
+export type ChannelKind = 'whatsapp' | 'sms' | 'voice' | 'app' | 'web' | 'email' | 'in_person'
+/** What the person wants done. */
+export type Intent = 'information' | 'incident' | 'appointment' | 'emergency' | 'other'
+/** How soon a case must be attended. */
+export type Priority = 'low' | 'normal' | 'high' | 'urgent'
+
+/** Who sent the message; every field is optional. */
+export interface Contact {
+  id?: string
+  phone?: string
+  email?: string
+  name?: string
+}
+
+/** A file sent with a message; its caption is routed with the text. */
+export interface Attachment {
+  /** `image`, `audio`, `video`, `document`, `sticker`, … */
+  kind: string
+  mime_type?: string
+  url?: string
+  caption?: string
+}
+
+/** Where the problem is: a point (WGS 84), an address, or both. */
+export interface Location {
+  lat?: number
+  lon?: number
+  address?: string
+}
+
+/** One message from a citizen. Only `id` and `channel` are required; unknown fields are refused. */
+export interface Message {
+  /** The provider's message id (WhatsApp `wamid`, Twilio `MessageSid`, …) or one of yours. */
+  id: string
+  channel: ChannelKind
+  contact?: Contact
+  /** What the person wrote or said (a transcript for voice). */
+  text?: string
+  attachments?: Attachment[]
+  location?: Location
+  /** BCP 47 language tag (`es`, `es-ES`, `en`). */
+  language?: string
+  /** When the provider received it (RFC 3339); time-of-day rules need it. */
+  received_at?: string
+  conversation_id?: string
+  /** Free metadata from the channel (JSON data). */
+  metadata?: Record<string, unknown>
+}
+
+/** One piece of evidence behind a classification. */
+export interface Evidence {
+  source: string
+  detail: string[]
+}
+
+/** A classifier's answer; every field is optional. Unknown fields are refused. */
+export interface Classification {
+  intent?: Intent
+  category?: string
+  /** A department chosen directly (bypasses the routing table). */
+  department?: string
+  priority?: Priority
+  tags?: string[]
+  /** A reply template to send at once. */
+  reply?: string
+  /** 0–1. */
+  confidence?: number
+  /** Ask for a human agent. */
+  handoff?: boolean
+  /** No later classifier may change what this one decided. */
+  authoritative?: boolean
+  evidence?: Evidence[]
+}
+
+/** What a classifier plug-in returns: a classification, or `null`/`undefined` for nothing to say. */
+export type PluginResult = Classification | null | undefined
+
+/** What a classifier plug-in receives. */
+export interface PluginContext {
+  message: Message
+  /** The normalised text (text and captions): ASCII, lower case, one space between tokens. */
+  text: string
+  tokens: string[]
+  /** The district placed from the text or the location's address, if any. */
+  district: string | null
+  /** Local time of reception in the deployment's time zone (`YYYY-MM-DDTHH:MM:SS`), if known. */
+  local_time: string | null
+}
+
+/** A rule that fired, with the patterns that hit. */
+export interface FiredRule {
+  id: string
+  patterns: string[]
+}
+
+/** What one classifier said and which of its fields were kept. */
+export interface ClassifierTrace {
+  classifier: string
+  output: Classification | null
+  applied: string[]
+}
+
+/** Where the district came from. */
+export interface DistrictMatch {
+  id: string
+  matched: string
+  /** `place` or `street`, prefixed by `address ` when found in the location's address. */
+  source: string
+}
+
+/** Which routing entry chose the department. */
+export interface RouteTrace {
+  /** `urgent`, `classifier`, `override:<id>`, `district:<id>`, `category:<id>`, `agents` or `default`. */
+  entry: string
+  department: string
+  /** The department that was closed, when the case went to its after-hours replacement. */
+  after_hours_from?: string
+}
+
+/** Why a decision is what it is. */
+export interface Explanation {
+  normalized_text: string
+  rules: FiredRule[]
+  classifiers: ClassifierTrace[]
+  district?: DistrictMatch
+  route: RouteTrace
+  notes?: string[]
+}
+
+/** The decision for one message. */
+export interface Decision {
+  id: string
+  channel: ChannelKind
+  intent: Intent
+  category: string
+  department: string
+  department_name: string
+  district: string | null
+  priority: Priority
+  /** 0–1, with 4 decimals. */
+  confidence: number
+  /** Whether a human agent must take it. */
+  handoff: boolean
+  tags?: string[]
+  /** What to answer at once, on the same channel. */
+  reply: string | null
+  /** Ids of the rules that fired, in order. */
+  rules: string[]
+  explanation: Explanation
+}
+
+/** One rule's verdict in a dry run. */
+export interface RuleTrace {
+  id: string
+  priority: number
+  matches: boolean
+  applies: boolean
+  patterns: string[]
+  reason: string | null
+}
+
+/** One problem of a refused configuration (`err.issues` of a `CONFIG` error). */
+export interface ConfigIssue {
+  file: string
+  field: string
+  reason: string
+}
+
+/** The stable `code` of every error the binding throws or rejects with. */
+export type ErrorCode =
+  | 'CONFIG'
+  | 'INPUT'
+  | 'CLASSIFIER'
+  | 'IO'
+  | 'INVALID_ARG'
+  | 'PLUGIN_REQUIRES_ASYNC'
+  | 'INTERNAL'
+
+/** An error of civic-router: an `Error` with a stable `code`. */
+export interface CivicRouterError extends Error {
+  code: ErrorCode
+  /** `CONFIG`: every problem found. */
+  issues?: ConfigIssue[]
+  /** `CLASSIFIER`: the classifier that failed. */
+  classifier?: string
+  /** `routeBatch`: the position of the message that failed. */
+  index?: number
+  /** `CLASSIFIER` from a JS plug-in: the error it threw or rejected with. */
+  cause?: unknown
+}
+
+
+/**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Routes citizen messages to departments, with an explanation.
+ *
+ * Immutable apart from `reloadFile` / `reloadToml`, which swap the configuration atomically
+ * (plug-ins stay); safe to share across the whole service.
+ */
+export declare class Router {
+  /**
+   * Builds a router from a configuration file (TOML) and the rule files it names (relative
+   * to it). Throws `IO` when a file cannot be read and `CONFIG` (with `issues`) when the
+   * configuration is refused.
+   */
+  static fromFile(path: string): Router
+  /**
+   * Builds a router from configuration text (TOML); rule files it names are read relative to
+   * the current directory.
+   */
+  static fromToml(text: string): Router
+  /**
+   * A new router with a JavaScript classifier added to the chain: after the rules, or before
+   * them with `{ first: true }`. The function receives a `PluginContext` and returns a
+   * `Classification`, `null`/`undefined` (nothing to say), or a Promise of one. A router with
+   * a plug-in routes only through `routeAsync` and `routeBatch`.
+   */
+  withClassifier(classifier: (context: PluginContext) => PluginResult | Promise<PluginResult>, options?: ClassifierOptions): Router
+  /**
+   * Decides what to do with one message, synchronously (a few microseconds: fine on the
+   * event loop for one short message). Throws `INPUT` for a value that is not a message and
+   * `PLUGIN_REQUIRES_ASYNC` when a JavaScript plug-in is registered.
+   */
+  route(message: Message): Decision
+  /**
+   * Decides what to do with one message off the event loop (and runs JavaScript plug-ins).
+   * Rejects with `INPUT`, `CLASSIFIER` (the plug-in's own error as `cause`), … errors.
+   */
+  routeAsync(message: Message): Promise<Decision>
+  /**
+   * Decides for many messages at once, spread over every core, off the event loop. Resolves
+   * with one decision per message, in order; rejects with the first failure (its `index`
+   * says which message).
+   */
+  routeBatch(messages: Message[]): Promise<Decision[]>
+  /**
+   * `routeBatch` that never rejects for one message (like `Promise.allSettled`): each
+   * failure is an `Error` (with `code` and `index`) in its message's place.
+   */
+  routeBatchSettled(messages: Message[]): Promise<Array<Decision | CivicRouterError>>
+  /**
+   * What every rule would do with a message, and why (plug-ins do not run, so this stays
+   * synchronous with them registered).
+   */
+  dryRun(message: Message): RuleTrace[]
+  /** Replaces the configuration with a file's, atomically; on error the old one stays. */
+  reloadFile(path: string): void
+  /** Replaces the configuration with TOML text, atomically; on error the old one stays. */
+  reloadToml(text: string): void
+  /** Normalises a text as the router does (with the configuration's rewrites). */
+  normalize(text: string): string
+  /** The tokens of a text, normalised as the router does. */
+  tokens(text: string): Array<string>
+  /** A department's human name, or `null` if there is no such department. */
+  departmentName(id: string): string | null
+  /** The service line's name (`[router] name`). */
+  get name(): string
+  /** Ids of the rules in force, in the order they run. */
+  get ruleIds(): Array<string>
+  /** Names of the classifiers, in the order they run (`rules` is the rule engine). */
+  get classifierNames(): Array<string>
+  /** Whether a JavaScript plug-in is in the chain (then only the async calls route). */
+  get hasPlugins(): boolean
+}
+
+/** Options of `withClassifier`. */
+export interface ClassifierOptions {
+  /** Run before the rules (default: after them). */
+  first?: boolean
+  /** The name shown in explanations and errors (default: the function's name). */
+  name?: string
+}
+
+/**
+ * Normalises a text with the default Spanish normaliser: ASCII, lower case, accents folded,
+ * `ñ` kept as `ny`, chat shorthand expanded, one space between tokens.
+ */
+export declare function normalize(text: string): string
+
+/** The version of the civic-router core this module was built with. */
+export declare function version(): string
