@@ -6,7 +6,7 @@
 // build, or `npm run build` in a checkout) or a prebuilt package `civic-router-<platform>` is
 // installed. Otherwise this runs `cargo build --release` on the package's own crate: in a
 // checkout of the repository that is bindings-node/Cargo.toml (a workspace member); in a
-// package made by `npm pack` it is vendor/node/Cargo.toml, a standalone workspace that
+// package made by `npm pack` it is vendor/node/Cargo.toml, in a standalone workspace that
 // `scripts/vendor.js` wrote with a copy of the core crate. Needs only Rust (cargo) and Node.
 //
 // Environment: CIVIC_ROUTER_SKIP_BUILD=1 skips the build; CIVIC_ROUTER_FORCE_BUILD=1 builds
@@ -80,7 +80,7 @@ function build(triple) {
   fs.copyFileSync(artifact, dest)
   log(`built ${path.basename(dest)}`)
   // a standalone build keeps its target directory under vendor/: drop it (hundreds of MB)
-  const vendoredTarget = path.join(root, 'vendor', 'node', 'target')
+  const vendoredTarget = path.join(root, 'vendor', 'target')
   if (manifest === vendored && !process.env.CARGO_TARGET_DIR && fs.existsSync(vendoredTarget)) {
     fs.rmSync(vendoredTarget, { recursive: true, force: true })
   }

@@ -5,9 +5,10 @@
 // dependency versions from the root Cargo.toml and finds the core crate at ../core. A packed
 // tarball has neither, so before packing (`prepack`) this writes, under vendor/:
 //   vendor/civic-router/   a copy of core/src with a standalone Cargo.toml (inheritance resolved)
-//   vendor/node/Cargo.toml the binding crate as its own workspace (sources: ../../src, ../../build.rs),
-//                          depending on ../civic-router
-//   vendor/node/Cargo.lock the repository's lock file, so the same versions build
+//   vendor/node/Cargo.toml the binding crate (sources: ../../src, ../../build.rs), depending on
+//                          ../civic-router
+//   vendor/Cargo.toml      a workspace of the two, vendor/Cargo.lock the repository's lock file
+//                          (the same versions build)
 // scripts/install.js builds vendor/node/Cargo.toml when it exists. `--clean` (postpack)
 // removes vendor/.
 'use strict'
@@ -83,10 +84,15 @@ const nodeOut = {
     'civic-router': { path: '../civic-router' },
   }),
   'build-dependencies': node['build-dependencies'],
-  workspace: {},
-  profile: { release: { panic: 'unwind' } },
 }
 fs.mkdirSync(path.join(vendor, 'node'), { recursive: true })
 fs.writeFileSync(path.join(vendor, 'node', 'Cargo.toml'), TOML.stringify(nodeOut) + '\n')
-fs.copyFileSync(path.join(repo, 'Cargo.lock'), path.join(vendor, 'node', 'Cargo.lock'))
+// the workspace root: both crates are members, so cargo never walks up into the package's own
+// (repository-workspace) Cargo.toml looking for one
+const root = {
+  workspace: { resolver: '2', members: ['node', 'civic-router'] },
+  profile: { release: { panic: 'unwind' } },
+}
+fs.writeFileSync(path.join(vendor, 'Cargo.toml'), TOML.stringify(root) + '\n')
+fs.copyFileSync(path.join(repo, 'Cargo.lock'), path.join(vendor, 'Cargo.lock'))
 process.stderr.write('civic-router: vendored the core crate under vendor/ for the packed package\n')
