@@ -23,6 +23,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use chrono::{Datelike, NaiveDateTime, Timelike};
 use serde::{Deserialize, Serialize};
 
+use crate::classify::model::{fnv, IdentityHasher};
 use crate::classify::{Intent, Priority};
 use crate::config::{Config, DepartmentKind, DepartmentSpec};
 use crate::error::{ConfigError, ConfigIssue};
@@ -187,8 +188,9 @@ pub struct Gazetteer {
     /// per automaton pattern: (district index, is street, phrase)
     entries: Vec<(usize, bool, String)>,
     districts: Vec<String>,
-    /// typo tolerance: a one-deletion variant of a word of an entry → (entry, word position)
-    fuzzy: HashMap<String, Vec<(usize, usize)>>,
+    /// typo tolerance: the hash of a word of an entry or of a one-deletion variant of it →
+    /// (entry, word position); candidates are verified, so a hash collision costs nothing
+    fuzzy: HashMap<u64, Vec<(usize, usize)>, std::hash::BuildHasherDefault<IdentityHasher>>,
     /// approximate centre of each district (lat, lon), when configured
     centres: Vec<Option<(f64, f64)>>,
     /// farthest a point may lie from the nearest centre to be placed there, in metres
@@ -198,17 +200,14 @@ pub struct Gazetteer {
 /// Shortest token that tolerates a typo (shorter names must be written exactly).
 const FUZZY_MIN_LEN: usize = 6;
 
-/// The token and every variant of it with one byte deleted.
-fn deletions(t: &str) -> Vec<String> {
-    let mut v = Vec::with_capacity(t.len() + 1);
-    v.push(t.to_string());
-    for i in 0..t.len() {
-        let mut s = String::with_capacity(t.len() - 1);
-        s.push_str(&t[..i]);
-        s.push_str(&t[i + 1..]);
-        v.push(s);
+/// Calls `f` with the hash of the token and of every variant of it with one byte deleted,
+/// without building the variants.
+fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
+    let b = t.as_bytes();
+    f(fnv(&[b]));
+    for i in 0..b.len() {
+        f(fnv(&[&b[..i], &b[i + 1..]]));
     }
-    v
 }
 
 /// Whether two ASCII tokens are at most one edit apart (insertion, deletion, substitution
@@ -276,16 +275,16 @@ impl Gazetteer {
                 .build(entries.iter().map(|e| e.2.as_bytes()))
                 .ok()
         };
-        let mut fuzzy: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut fuzzy: HashMap<u64, Vec<(usize, usize)>, _> = HashMap::default();
         for (i, e) in entries.iter().enumerate() {
             for (k, word) in e.2.split(' ').enumerate() {
                 if word.len() >= FUZZY_MIN_LEN {
-                    for d in deletions(word) {
-                        let v = fuzzy.entry(d).or_default();
+                    deletion_hashes(word, |d| {
+                        let v: &mut Vec<(usize, usize)> = fuzzy.entry(d).or_default();
                         if !v.contains(&(i, k)) {
                             v.push((i, k));
                         }
-                    }
+                    });
                 }
             }
         }
@@ -353,10 +352,13 @@ impl Gazetteer {
                 continue;
             }
             let mut cands: Vec<(usize, usize)> = Vec::new();
-            for d in deletions(t) {
+            deletion_hashes(t, |d| {
                 if let Some(v) = self.fuzzy.get(&d) {
                     cands.extend(v);
                 }
+            });
+            if cands.is_empty() {
+                continue;
             }
             cands.sort_unstable();
             cands.dedup();

@@ -364,7 +364,7 @@ fn fold(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 8);
     let mut pending_space = false;
     // last char pushed (ASCII), used for ñ detection and digit context
-    let mut chars = input.nfd().peekable();
+    let mut chars = Decomposed::new(input).peekable();
     while let Some(c) = chars.next() {
         if c.is_ascii() {
             let b = c as u8;
@@ -449,6 +449,53 @@ const ACUTE_A_WORDS: &[&str] = &[
 fn last_word(out: &str) -> &str {
     let n = word_len(out);
     &out[out.len() - n..]
+}
+
+/// The characters of a text in canonical decomposition, decomposing only non-ASCII
+/// characters (most of a Spanish message is ASCII: the full NFD iterator, with its buffering
+/// and reordering, cost more than the rest of normalisation). Combining marks come out after
+/// their base character, which is all `fold` needs.
+struct Decomposed<'a> {
+    chars: std::str::Chars<'a>,
+    pending: [char; 8],
+    len: usize,
+    pos: usize,
+}
+
+impl<'a> Decomposed<'a> {
+    fn new(s: &'a str) -> Self {
+        Decomposed {
+            chars: s.chars(),
+            pending: ['\0'; 8],
+            len: 0,
+            pos: 0,
+        }
+    }
+}
+
+impl Iterator for Decomposed<'_> {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        if self.pos < self.len {
+            self.pos += 1;
+            return Some(self.pending[self.pos - 1]);
+        }
+        let c = self.chars.next()?;
+        if c.is_ascii() {
+            return Some(c);
+        }
+        self.len = 0;
+        self.pos = 0;
+        let (pending, len) = (&mut self.pending, &mut self.len);
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            if *len < pending.len() {
+                pending[*len] = d;
+                *len += 1;
+            }
+        });
+        self.pos = 1;
+        Some(self.pending[0])
+    }
 }
 
 fn word_len(out: &str) -> usize {

@@ -61,7 +61,7 @@ thread_local! {
 
 /// Feature keys are already FNV hashes: hashing them again (SipHash) would only cost time.
 #[derive(Default, Clone, Copy)]
-struct IdentityHasher(u64);
+pub(crate) struct IdentityHasher(u64);
 
 impl std::hash::Hasher for IdentityHasher {
     fn finish(&self) -> u64 {
@@ -77,7 +77,7 @@ impl std::hash::Hasher for IdentityHasher {
     }
 }
 
-type FeatureIndex = HashMap<u64, u32, std::hash::BuildHasherDefault<IdentityHasher>>;
+pub(crate) type FeatureIndex = HashMap<u64, u32, std::hash::BuildHasherDefault<IdentityHasher>>;
 
 /// One labelled example, already normalised.
 #[derive(Debug, Clone)]
@@ -217,7 +217,7 @@ pub fn features(text: &NormalizedText, channel: Option<ChannelKind>) -> Vec<Stri
 
 /// FNV-1a over the concatenation of `parts`: the hash of a feature's name, computed without
 /// building the name.
-fn fnv(parts: &[&[u8]]) -> u64 {
+pub(crate) fn fnv(parts: &[&[u8]]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for &b in *p {
