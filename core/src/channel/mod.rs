@@ -475,6 +475,8 @@ impl Reply {
     /// ```
     /// use civic_router::{Router, message::{ChannelKind, Message}, channel::Reply};
     /// let router = Router::from_toml(r#"
+    ///     [router]
+    ///     handoff_below = 0.0
     ///     [[department]]
     ///     id = "010"
     ///     name = "010"
