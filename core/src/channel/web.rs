@@ -83,16 +83,19 @@ impl Channel for WebForm {
     }
 
     fn parse(&self, req: &InboundRequest) -> Result<Inbound, ChannelError> {
-        let f: Form =
-            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&req.body))
-                .map_err(|e| {
-                    let p = e.path().to_string();
-                    malformed(
-                        K,
-                        if p == "." { "body".into() } else { p },
-                        e.into_inner().to_string(),
-                    )
-                })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&req.body).map_err(|e| malformed(K, "body", e.to_string()))?;
+        if !value.is_object() {
+            return Err(malformed(K, "body", "expected a JSON object"));
+        }
+        let f: Form = serde_path_to_error::deserialize(value).map_err(|e| {
+            let p = e.path().to_string();
+            malformed(
+                K,
+                if p == "." { "body".into() } else { p },
+                e.into_inner().to_string(),
+            )
+        })?;
         if f.text.chars().count() > MAX_TEXT {
             return Err(ChannelError::new(
                 K,
