@@ -1481,3 +1481,66 @@ fn end_to_end_web() {
     assert_eq!(v["links"][0]["url"], "https://010.sevilla.example/avisos");
     assert!(v["text"].as_str().unwrap().contains("Parques y Jardines"));
 }
+
+// ---- WhatsApp outbound: golden files, validated against Meta's schema by the fixture check -
+
+#[test]
+fn whatsapp_outbound_matches_golden_files() {
+    let w = wa().with_template(Template {
+        name: "incidencia_estado".into(),
+        language: "es".into(),
+        ticket_only: false,
+    });
+    let mut list = Reply::text("Elija el trámite del padrón");
+    for (id, title, d) in [
+        ("padron:alta", "Alta", "Empadronamiento"),
+        ("padron:cambio", "Cambio de domicilio", "Dentro de Sevilla"),
+        (
+            "padron:volante",
+            "Volante",
+            "Certificado de empadronamiento",
+        ),
+        ("padron:baja", "Baja", "Por traslado fuera de Sevilla"),
+    ] {
+        list = list.with_option(id, title);
+        list.options.last_mut().unwrap().description = Some(d.into());
+    }
+    let late = ReplyContext {
+        hours_since_last_inbound: Some(48.0),
+        ..to_ana()
+    };
+    let cases = [
+        (
+            "text",
+            Reply::text("Su incidencia está registrada: https://010.sevilla.example/i/123"),
+            to_ana(),
+        ),
+        (
+            "buttons",
+            Reply::text("¿Confirma su cita el lunes a las 10:30?")
+                .with_option("cita:ok", "Sí")
+                .with_option("cita:chg", "Cambiar")
+                .with_ticket("CP-77"),
+            to_ana(),
+        ),
+        ("list", list, to_ana()),
+        (
+            "template",
+            Reply::text("Su incidencia SEV-2026-000123 está resuelta."),
+            late,
+        ),
+    ];
+    for (name, reply, cx) in cases {
+        let got: Value = serde_json::from_str(&w.render(&reply, &cx).unwrap().body).unwrap();
+        let path = format!("whatsapp/out/{name}.json");
+        if std::env::var_os("CIVIC_UPDATE_GOLDEN").is_some() {
+            let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/channels")
+                .join(&path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        }
+        let want: Value = serde_json::from_slice(&fixture(&path)).unwrap();
+        assert_eq!(got, want, "{name}");
+    }
+}

@@ -462,6 +462,12 @@ impl Reply {
         self
     }
 
+    /// The same reply, ending the exchange (voice: hang up after speaking).
+    pub fn ended(mut self) -> Self {
+        self.end = true;
+        self
+    }
+
     /// Sets the ticket reference.
     pub fn with_ticket(mut self, ticket: impl Into<String>) -> Self {
         self.ticket = Some(ticket.into());

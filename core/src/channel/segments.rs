@@ -201,6 +201,26 @@ pub fn fold_to_gsm(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The cheaper of the text and its [`fold_to_gsm`] form: the fold, unless it would cost more
+/// segments (a text that stays UCS-2 while `…` becomes `...`, say).
+///
+/// ```
+/// use civic_router::channel::segments::{cheapest, segment_info};
+/// assert_eq!(cheapest("Cita confirmada, está en Triana"), "Cita confirmada, esta en Triana");
+/// let stays = format!("😀{}", "…".repeat(60));
+/// assert_eq!(cheapest(&stays), stays);
+/// ```
+pub fn cheapest(text: &str) -> Cow<'_, str> {
+    let folded = fold_to_gsm(text);
+    if matches!(folded, Cow::Owned(_))
+        && segment_info(&folded).segments > segment_info(text).segments
+    {
+        Cow::Borrowed(text)
+    } else {
+        folded
+    }
+}
+
 /// Cuts a text so that it fits in `max_segments` SMS parts, at a word boundary when one is
 /// near, ending with `...`. Returned unchanged when it already fits.
 ///

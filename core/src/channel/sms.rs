@@ -26,7 +26,7 @@
 use serde_json::Value;
 
 use super::form::{field, required};
-use super::segments::{fold_to_gsm, segment_info, shorten_to_segments};
+use super::segments::{cheapest, segment_info, shorten_to_segments};
 use super::signature::{verify_twilio_signature, TwilioAlgorithm};
 use super::xml::Xml;
 use super::{
@@ -115,7 +115,8 @@ pub struct Sms {
     shared_keys: Vec<String>,
     /// Input limits.
     pub limits: Limits,
-    /// Fold the characters GSM-7 lacks (`á`→`a`) so replies stay GSM-7 (default on).
+    /// Fold the characters GSM-7 lacks (`á`→`a`) so replies stay GSM-7, when that is
+    /// cheaper (default on).
     pub fold_to_gsm: bool,
     /// Replies longer than this many segments are shortened (default 3).
     pub max_segments: usize,
@@ -156,7 +157,7 @@ impl Sms {
             text.push_str(&self.phrases.reply_with_number);
         }
         if self.fold_to_gsm {
-            text = fold_to_gsm(&text).into_owned();
+            text = cheapest(&text).into_owned();
         }
         shorten_to_segments(&text, self.max_segments)
     }

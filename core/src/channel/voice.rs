@@ -125,14 +125,6 @@ impl Voice {
     }
 }
 
-impl Reply {
-    /// The same reply, ending the exchange (voice: hang up after speaking).
-    pub fn ended(mut self) -> Self {
-        self.end = true;
-        self
-    }
-}
-
 impl Channel for Voice {
     fn kind(&self) -> ChannelKind {
         K

@@ -707,7 +707,7 @@ impl Channel for WhatsApp {
                 "template".into(),
                 json!({
                     "name": t.name,
-                    "language": {"code": t.language},
+                    "language": {"policy": "deterministic", "code": t.language},
                     "components": [{"type": "body", "parameters": [{"type": "text", "text": param}]}],
                 }),
             );
