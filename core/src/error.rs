@@ -132,6 +132,87 @@ fn line_prefix(line: usize) -> String {
     }
 }
 
+/// What went wrong with a provider request or a reply (see [`ChannelError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChannelErrorKind {
+    /// The request is not what the provider sends: bad JSON, a missing or ill-typed field,
+    /// invalid UTF-8.
+    Malformed,
+    /// The body (or a field) is larger than accepted; refused before parsing.
+    TooLarge,
+    /// A signature, verify token or API key is missing or wrong.
+    Unauthorized,
+    /// A well-formed request this channel does not handle (unknown path or method).
+    Unsupported,
+    /// An unknown resource (an Open311 service code or request id).
+    NotFound,
+    /// A reply cannot be rendered within the channel's rules (no template outside the
+    /// WhatsApp 24-hour window, no recipient).
+    Reply,
+}
+
+impl ChannelErrorKind {
+    /// The HTTP status a webhook endpoint should answer with.
+    ///
+    /// ```
+    /// use civic_router::error::ChannelErrorKind;
+    /// assert_eq!(ChannelErrorKind::TooLarge.http_status(), 413);
+    /// assert_eq!(ChannelErrorKind::Unauthorized.http_status(), 403);
+    /// ```
+    pub fn http_status(self) -> u16 {
+        match self {
+            ChannelErrorKind::Malformed | ChannelErrorKind::Reply => 400,
+            ChannelErrorKind::TooLarge => 413,
+            ChannelErrorKind::Unauthorized => 403,
+            ChannelErrorKind::Unsupported => 405,
+            ChannelErrorKind::NotFound => 404,
+        }
+    }
+}
+
+/// A provider request refused, or a reply that cannot be rendered, naming the channel and the
+/// field. Channel parsers never panic: every malformed input ends here.
+///
+/// ```
+/// use civic_router::error::{ChannelError, ChannelErrorKind};
+/// use civic_router::ChannelKind;
+/// let e = ChannelError::new(ChannelKind::Sms, "From", ChannelErrorKind::Malformed, "missing");
+/// assert_eq!(e.to_string(), "sms: From: missing");
+/// let any: civic_router::Error = e.into();
+/// assert_eq!(any.kind(), civic_router::ErrorKind::Channel);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{channel}: {field}: {reason}")]
+pub struct ChannelError {
+    /// The channel (Open311 requests are `app`, web forms `web`).
+    pub channel: crate::message::ChannelKind,
+    /// The field, as a path (`entry[0].changes[0].value.messages[1].from`, `Body`, `body`).
+    pub field: String,
+    /// What kind of problem.
+    pub kind: ChannelErrorKind,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+impl ChannelError {
+    /// A channel error.
+    pub fn new(
+        channel: crate::message::ChannelKind,
+        field: impl Into<String>,
+        kind: ChannelErrorKind,
+        reason: impl Into<String>,
+    ) -> Self {
+        ChannelError {
+            channel,
+            field: field.into(),
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// The kind of an [`Error`], stable across versions: bindings map it to an exception class
 /// (`ConfigError`, `ClassifierError`, …) or an error `code` (`CONFIG`, `CLASSIFIER`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,16 +226,19 @@ pub enum ErrorKind {
     Classifier,
     /// An I/O error reading a file.
     Io,
+    /// A provider request was refused or a reply could not be rendered.
+    Channel,
 }
 
 impl ErrorKind {
-    /// A stable upper-case code (`CONFIG`, `INPUT`, `CLASSIFIER`, `IO`).
+    /// A stable upper-case code (`CONFIG`, `INPUT`, `CLASSIFIER`, `IO`, `CHANNEL`).
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::Config => "CONFIG",
             ErrorKind::Input => "INPUT",
             ErrorKind::Classifier => "CLASSIFIER",
             ErrorKind::Io => "IO",
+            ErrorKind::Channel => "CHANNEL",
         }
     }
 }
@@ -172,6 +256,9 @@ pub enum Error {
     /// A classifier failed.
     #[error(transparent)]
     Classifier(#[from] ClassifierError),
+    /// A provider request was refused or a reply could not be rendered.
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -197,6 +284,7 @@ impl Error {
             Error::Input(_) => ErrorKind::Input,
             Error::Classifier(_) => ErrorKind::Classifier,
             Error::Io { .. } => ErrorKind::Io,
+            Error::Channel(_) => ErrorKind::Channel,
         }
     }
 }

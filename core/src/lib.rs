@@ -38,6 +38,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "channels")]
+pub mod channel;
 pub mod classify;
 pub mod config;
 pub mod error;
@@ -50,7 +52,7 @@ pub mod text;
 
 pub use classify::{Classification, Classifier, Intent, Priority};
 pub use config::Config;
-pub use error::{ConfigError, Error, ErrorKind, InputError, Result};
+pub use error::{ChannelError, ConfigError, Error, ErrorKind, InputError, Result};
 pub use message::{ChannelKind, Message};
 pub use pipeline::{Decision, Explanation, Router};
 pub use rules::RuleSet;
