@@ -179,6 +179,7 @@ export type ErrorCode =
   | 'INPUT'
   | 'CLASSIFIER'
   | 'IO'
+  | 'CHANNEL'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -194,6 +195,128 @@ export interface CivicRouterError extends Error {
   index?: number
   /** `CLASSIFIER` from a JS plug-in: the error it threw or rejected with. */
   cause?: unknown
+  /** `CHANNEL`: the channel of the refused request (`whatsapp`, `sms`, …). */
+  channel?: ChannelKind
+  /** `CHANNEL`: the field at fault, as a path (`entry[0].changes[0].value.messages[1].from`). */
+  field?: string
+  /** `CHANNEL`: why (`unauthorized` for a bad signature, `malformed`, `too_large`, …). */
+  kind?: ChannelErrorKind
+  /** `CHANNEL`: the HTTP status the webhook should answer (403, 400, 413, …). */
+  httpStatus?: number
+}
+
+/** Why a provider request was refused or a reply could not be rendered. */
+export type ChannelErrorKind = 'malformed' | 'too_large' | 'unauthorized' | 'unsupported' | 'not_found' | 'reply'
+
+/** The provider a `Webhook` speaks to. */
+export type Provider = 'whatsapp' | 'sms' | 'voice' | 'open311' | 'web'
+
+/** Input limits of a channel; omitted fields keep their defaults (1 MiB, 1,000 items). */
+export interface ChannelLimits {
+  max_body_bytes?: number
+  max_items?: number
+}
+
+/** One provider's settings, tagged by `provider` (snake_case fields, as in the core). */
+export type ChannelSettings =
+  | {
+      provider: 'whatsapp'
+      app_secret: string
+      verify_token: string
+      template?: { name: string; language?: string; ticket_only?: boolean }
+      limits?: ChannelLimits
+    }
+  | { provider: 'sms'; auth_tokens: string[]; shared_keys?: string[]; limits?: ChannelLimits }
+  | {
+      provider: 'voice'
+      auth_tokens: string[]
+      gather_action: string
+      agent_number?: string
+      shared_keys?: string[]
+      limits?: ChannelLimits
+    }
+  | {
+      provider: 'open311'
+      api_keys: string[]
+      services?: Array<{ code: string; name: string; description?: string; group?: string; keywords?: string[] }>
+      reply_format?: 'xml' | 'json'
+      limits?: ChannelLimits
+    }
+  | { provider: 'web'; limits?: ChannelLimits }
+
+/** An HTTP request exactly as the provider sent it. */
+export interface WebhookRequest {
+  /** The raw body: a `Buffer` (or a string, encoded as UTF-8). Never re-serialised JSON. */
+  body: Buffer | Uint8Array | string
+  /** The full URL the provider called (Twilio signs it). */
+  url: string
+  /** Header names and values, as Node gives them (`req.headers`) or as pairs. */
+  headers?: Record<string, string | string[] | undefined> | Array<[string, string]>
+  /** `POST` by default. */
+  method?: string
+}
+
+/** A delivery or call status callback. */
+export interface StatusUpdate {
+  channel: ChannelKind
+  message_id: string
+  state: string | { call: string } | { other: string }
+  recipient?: string
+  timestamp?: number
+  correlation?: string
+  errors?: Array<{ code?: string; title?: string; message?: string }>
+}
+
+/** What one provider request carried. */
+export interface Inbound {
+  /** The citizens' messages, ready for `router.route`. */
+  messages: Message[]
+  /** Delivery and call status callbacks, kept apart. */
+  statuses: StatusUpdate[]
+  /** Items neither routed nor tracked, with the reason. */
+  ignored: Array<{ id: string | null; reason: string }>
+}
+
+/** A reply independent of the channel. */
+export interface Reply {
+  text: string
+  links?: Array<{ title: string; url: string }>
+  options?: Array<{ id: string; title: string; description?: string }>
+  ticket?: string
+  handoff?: boolean
+  end?: boolean
+}
+
+/** Who a reply goes to and when. */
+export interface ReplyContext {
+  /** The inbound message answered (its contact and id), or a contact. */
+  to?: Message | Contact
+  /** Hours since the citizen last wrote: past 24, WhatsApp sends the template. */
+  hoursSinceLastInbound?: number
+  /** The id of the message answered. */
+  inReplyTo?: string
+  /** When `reply` is a decision without a reply text (default `Hemos recibido su mensaje.`). */
+  fallback?: string
+  /** A ticket reference to add. */
+  ticket?: string
+}
+
+/** What an SMS text costs under Twilio's rules. */
+export interface SegmentInfo {
+  encoding: 'gsm7' | 'ucs2'
+  units: number
+  characters: number
+  segments: number
+  parts: number[]
+  non_gsm: string[]
+}
+
+/** A rendered reply: an HTTP response (TwiML, XML, JSON) or, for WhatsApp, the JSON to POST. */
+export interface Rendered {
+  status: number
+  content_type: string
+  body: string
+  segments?: SegmentInfo
 }
 
 
@@ -277,6 +400,36 @@ export declare class Router {
   get hasPlugins(): boolean
 }
 
+/**
+ * One provider's webhook endpoint: verifies and parses what the provider posts, and renders
+ * replies in the provider's format. `new Webhook({provider: 'whatsapp', app_secret, verify_token})`;
+ * providers: `whatsapp`, `sms`, `voice`, `open311`, `web`.
+ */
+export declare class Webhook {
+  /** Builds the channel; throws `CONFIG` (with `issues`) for bad settings. */
+  constructor(settings: ChannelSettings)
+  /** The provider (`whatsapp`, `sms`, `voice`, `open311`, `web`). */
+  get provider(): Provider
+  /** The channel its messages carry (`whatsapp`, `sms`, `voice`, `app`, `web`). */
+  get channel(): ChannelKind
+  /** Bodies larger than this are refused before parsing. */
+  get maxBodyBytes(): number
+  /**
+   * Size check, signature check, parse: what a webhook endpoint calls with the raw body.
+   * Throws `CHANNEL` (`kind` `unauthorized`, `malformed`, `too_large`, …).
+   */
+  receive(request: WebhookRequest): Inbound
+  /** Checks the size and the signature (or API key) only. */
+  verify(request: WebhookRequest): void
+  /**
+   * WhatsApp's subscription handshake: the challenge to answer (200, text/plain) for the
+   * `GET` URL Meta calls; throws `CHANNEL` (`httpStatus` 403) on a wrong verify token.
+   */
+  handshake(url: string): string
+  /** Renders a reply (a decision, or a reply object) in the channel's format. */
+  render(reply: Decision | Reply, context?: ReplyContext): Rendered
+}
+
 /** Options of `withClassifier`. */
 export interface ClassifierOptions {
   /** Run before the rules (default: after them). */
@@ -290,6 +443,12 @@ export interface ClassifierOptions {
  * `ñ` kept as `ny`, chat shorthand expanded, one space between tokens.
  */
 export declare function normalize(text: string): string
+
+/**
+ * How an SMS text is encoded and how many segments it costs (Twilio's rules: GSM-7 with its
+ * extension table, else UCS-2).
+ */
+export declare function segmentInfo(text: string): SegmentInfo
 
 /** The version of the civic-router core this module was built with. */
 export declare function version(): string

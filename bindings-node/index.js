@@ -836,5 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Router = nativeBinding.Router
+module.exports.Webhook = nativeBinding.Webhook
 module.exports.normalize = nativeBinding.normalize
+module.exports.segmentInfo = nativeBinding.segmentInfo
 module.exports.version = nativeBinding.version

@@ -13,6 +13,7 @@
 //!   ([`plugins`]) are called through weak ThreadsafeFunctions, and the JS thread never waits on
 //!   one (synchronous routing with a plug-in is refused with `PLUGIN_REQUIRES_ASYNC`).
 
+pub mod channels;
 pub mod convert;
 pub mod errors;
 pub mod plugins;

@@ -11,6 +11,7 @@
 //! * routing, compiling and reading files run detached from the interpreter; Python
 //!   classifier plug-ins attach only for their own call, and no lock is held meanwhile.
 
+mod channels;
 mod errors;
 mod message;
 mod plugins;
@@ -23,6 +24,8 @@ use pyo3::prelude::*;
 mod _native {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use crate::channels::{segment_info, PyInbound, PyWebhook};
     #[pymodule_export]
     use crate::message::{PyContext, PyDecision, PyMessage, PyRuleTrace};
     #[pymodule_export]

@@ -154,6 +154,24 @@ pub enum ChannelErrorKind {
 }
 
 impl ChannelErrorKind {
+    /// The kind's stable name, as serde writes it (`malformed`, `too_large`, `unauthorized`,
+    /// `unsupported`, `not_found`, `reply`).
+    ///
+    /// ```
+    /// use civic_router::error::ChannelErrorKind;
+    /// assert_eq!(ChannelErrorKind::TooLarge.as_str(), "too_large");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelErrorKind::Malformed => "malformed",
+            ChannelErrorKind::TooLarge => "too_large",
+            ChannelErrorKind::Unauthorized => "unauthorized",
+            ChannelErrorKind::Unsupported => "unsupported",
+            ChannelErrorKind::NotFound => "not_found",
+            ChannelErrorKind::Reply => "reply",
+        }
+    }
+
     /// The HTTP status a webhook endpoint should answer with.
     ///
     /// ```

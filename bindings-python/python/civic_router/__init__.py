@@ -14,11 +14,14 @@ from __future__ import annotations
 from ._native import (
     Context,
     Decision,
+    Inbound,
     Message,
     Router,
     RuleTrace,
+    Webhook,
     __version__,
     normalize,
+    segment_info,
 )
 from ._types import (
     AttachmentDict,
@@ -32,8 +35,14 @@ from ._types import (
     LocationDict,
     MessageDict,
     Priority,
+    Provider,
+    RenderedDict,
+    ReplyDict,
+    SegmentInfoDict,
+    StatusDict,
 )
 from .errors import (
+    ChannelError,
     CivicRouterError,
     ClassifierError,
     ConfigError,
@@ -41,6 +50,10 @@ from .errors import (
     InputError,
     InternalError,
     IoError,
+    ParseError,
+    PayloadTooLargeError,
+    ReplyError,
+    SignatureError,
 )
 
 __all__ = [
@@ -50,6 +63,9 @@ __all__ = [
     "RuleTrace",
     "Context",
     "normalize",
+    "Webhook",
+    "Inbound",
+    "segment_info",
     "__version__",
     "CivicRouterError",
     "ConfigError",
@@ -58,6 +74,16 @@ __all__ = [
     "ClassifierError",
     "IoError",
     "InternalError",
+    "ChannelError",
+    "SignatureError",
+    "ParseError",
+    "PayloadTooLargeError",
+    "ReplyError",
+    "Provider",
+    "RenderedDict",
+    "ReplyDict",
+    "SegmentInfoDict",
+    "StatusDict",
     "AttachmentDict",
     "Channel",
     "ClassificationDict",

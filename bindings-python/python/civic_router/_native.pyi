@@ -14,9 +14,25 @@ from ._types import (
     LocationDict,
     MessageDict,
     Priority,
+    Provider,
+    ReplyDict,
+    RenderedDict,
+    SegmentInfoDict,
+    StatusDict,
+    IgnoredDict,
 )
 
-__all__ = ["Context", "Decision", "Message", "RuleTrace", "normalize", "Router"]
+__all__ = [
+    "Context",
+    "Decision",
+    "Inbound",
+    "Message",
+    "RuleTrace",
+    "Webhook",
+    "normalize",
+    "segment_info",
+    "Router",
+]
 
 __version__: str
 _PanicException: type[BaseException]
@@ -174,3 +190,58 @@ class Router:
     def classifier_names(self) -> list[str]: ...
 
 def normalize(text: str) -> str: ...
+
+
+_Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+@final
+class Inbound:
+    """What one provider request carried."""
+
+    @property
+    def messages(self) -> list[Message]: ...
+    @property
+    def statuses(self) -> list[StatusDict]: ...
+    @property
+    def ignored(self) -> list[IgnoredDict]: ...
+
+@final
+class Webhook:
+    """One provider's webhook endpoint: verify and parse requests, render replies."""
+
+    def __new__(cls, settings: Mapping[str, Any]) -> Webhook: ...
+    @property
+    def provider(self) -> Provider: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+    def receive(
+        self,
+        body: bytes | bytearray | str,
+        *,
+        url: str,
+        headers: _Headers | None = None,
+        method: str = "POST",
+    ) -> Inbound: ...
+    def verify(
+        self,
+        body: bytes | bytearray | str,
+        *,
+        url: str,
+        headers: _Headers | None = None,
+        method: str = "POST",
+    ) -> None: ...
+    def handshake(self, url: str) -> str: ...
+    def render(
+        self,
+        reply: Decision | ReplyDict,
+        *,
+        to: Message | ContactDict | None = None,
+        hours_since_last_inbound: float | None = None,
+        in_reply_to: str | None = None,
+        fallback: str = "Hemos recibido su mensaje.",
+        ticket: str | None = None,
+    ) -> RenderedDict: ...
+
+def segment_info(text: str) -> SegmentInfoDict: ...
