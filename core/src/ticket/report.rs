@@ -73,8 +73,9 @@ impl Durations {
         v.sort_by(f64::total_cmp);
         Durations {
             count: v.len() as u64,
-            median_s: percentile(&v, 0.5),
-            p90_s: percentile(&v, 0.9),
+            // to the millisecond: the durations are measured in milliseconds
+            median_s: percentile(&v, 0.5).map(|x| (x * 1000.0).round() / 1000.0),
+            p90_s: percentile(&v, 0.9).map(|x| (x * 1000.0).round() / 1000.0),
         }
     }
 }
