@@ -233,6 +233,10 @@ pub struct TicketsSection {
     /// `{status_name}`, `{department_name}`, `{category_name}`, `{note}`, `{duplicate_of}`.
     #[serde(default)]
     pub templates: BTreeMap<String, String>,
+    /// Department id → the HTTPS webhook its cases are posted to (JSON, `Idempotency-Key`);
+    /// departments without one get their cases by e-mail (`department.email`).
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, String>,
 }
 
 fn default_prefix() -> String {
@@ -264,6 +268,7 @@ impl Default for TicketsSection {
             retention_days: default_retention(),
             max_attempts: default_attempts(),
             templates: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
         }
     }
 }

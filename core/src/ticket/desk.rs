@@ -92,9 +92,13 @@ impl Desk {
     }
 
     /// Routes a message and keeps it: inbox, ticket, outbox, in one commit. Returns after the
-    /// commit: acknowledge the provider's webhook then.
+    /// commit: acknowledge the provider's webhook then. The message's `received_at` is its
+    /// time (for the statistics), else now.
     pub async fn ingest(&self, msg: &Message) -> Result<Ingested, Error> {
-        self.ingest_at(msg, Utc::now()).await
+        let at = msg
+            .received_at
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        self.ingest_at(msg, at).await
     }
 
     /// [`ingest`](Desk::ingest) at a given time (imports, tests).

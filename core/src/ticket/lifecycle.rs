@@ -146,9 +146,13 @@ pub trait Tx {
     fn enqueue(&mut self, item: &NewOutbox) -> Result<(), StoreError>;
 }
 
+/// The channel's thread id; else the contact and the day; an anonymous sender's message is a
+/// conversation of its own.
 fn conversation_key(plan: &IngestPlan, contact_key: &str) -> String {
-    match &plan.message.conversation_id {
-        Some(c) if !c.is_empty() => format!("{}:{c}", plan.message.channel),
+    let m = &plan.message;
+    match &m.conversation_id {
+        Some(c) if !c.is_empty() => format!("{}:{c}", m.channel),
+        _ if m.contact.identifiers().next().is_none() => format!("{}:message:{}", m.channel, m.id),
         _ => format!("{contact_key}:{}", plan.at.format("%Y-%m-%d")),
     }
 }
