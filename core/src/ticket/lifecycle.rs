@@ -132,11 +132,15 @@ pub trait Tx {
     fn append_entry(&mut self, entry: &ConversationEntry) -> Result<(), StoreError>;
     /// The next sequence number for references with this prefix and year (from 1).
     fn next_seq(&mut self, prefix: &str, year: i32) -> Result<u32, StoreError>;
-    /// Tickets of a category created at or after `since`, oldest first.
-    fn tickets_since(
+    /// Open tickets (routed, accepted, in progress; not themselves duplicates) of a category,
+    /// created at or after `since`, with a point within `radius_m` of `point` — or a superset
+    /// of them (a bounding box is fine: the caller measures the distance) — oldest first.
+    fn duplicate_candidates(
         &mut self,
         category: &str,
         since: DateTime<Utc>,
+        point: (f64, f64),
+        radius_m: f64,
     ) -> Result<Vec<Ticket>, StoreError>;
     /// One ticket.
     fn load(&mut self, reference: &Reference) -> Result<Option<Ticket>, StoreError>;
@@ -329,6 +333,14 @@ fn change(t: &mut Ticket, to: Status, actor: &str, note: &str, at: DateTime<Utc>
     t.status = to;
 }
 
+/// The latitude and longitude half-widths, in degrees, of a box holding every point within
+/// `radius_m` of `point` (stores use it to narrow duplicate candidates with an index).
+pub fn bounding_box(point: (f64, f64), radius_m: f64) -> (f64, f64) {
+    let dlat = radius_m / 111_000.0;
+    let cos = point.0.to_radians().cos().abs().max(0.01);
+    (dlat * 1.01, dlat / cos * 1.01)
+}
+
 /// Ingests one message (see [`TicketStore::ingest`](super::TicketStore::ingest)).
 pub fn ingest(tx: &mut dyn Tx, plan: &IngestPlan) -> Result<IngestOutcome, StoreError> {
     let msg = &plan.message;
@@ -455,7 +467,12 @@ pub fn ingest(tx: &mut dyn Tx, plan: &IngestPlan) -> Result<IngestOutcome, Store
     // the same problem reported again nearby, while the first is open
     let first = match t.point() {
         Some(p) if policy.duplicate_radius_m > 0.0 => tx
-            .tickets_since(&t.category, at - policy.duplicate_window)?
+            .duplicate_candidates(
+                &t.category,
+                at - policy.duplicate_window,
+                p,
+                policy.duplicate_radius_m,
+            )?
             .into_iter()
             .filter(|o| o.status.is_open() && o.duplicate_of.is_none())
             .find(|o| {

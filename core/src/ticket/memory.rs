@@ -119,17 +119,19 @@ impl Tx for MemTx<'_> {
         Ok(cur + 1)
     }
 
-    fn tickets_since(
+    fn duplicate_candidates(
         &mut self,
         category: &str,
         since: DateTime<Utc>,
+        _point: (f64, f64),
+        _radius_m: f64,
     ) -> Result<Vec<Ticket>, StoreError> {
         let mut v: Vec<Ticket> = self
             .state
             .order
             .iter()
             .filter_map(|r| self.tickets.get(r).or_else(|| self.state.tickets.get(r)))
-            .filter(|t| t.category == category && t.created_at >= since)
+            .filter(|t| t.category == category && t.created_at >= since && t.status.is_open())
             .cloned()
             .collect();
         v.sort_by_key(|t| (t.created_at, t.reference.clone()));

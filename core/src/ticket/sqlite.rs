@@ -33,9 +33,12 @@ const MIGRATIONS: &[&str] = &[
         created_at  TEXT NOT NULL,
         closed_at   TEXT,
         pseudonymised INTEGER NOT NULL DEFAULT 0,
+        lat         REAL,
+        lon         REAL,
         data        TEXT NOT NULL
     );
-    CREATE INDEX tickets_category ON tickets (category, created_at);
+    CREATE INDEX tickets_open_nearby ON tickets (category, lat)
+        WHERE status IN ('routed', 'accepted', 'in_progress') AND lat IS NOT NULL;
     CREATE INDEX tickets_closed ON tickets (closed_at) WHERE closed_at IS NOT NULL;
     CREATE TABLE sequences (
         prefix TEXT NOT NULL,
@@ -142,19 +145,35 @@ impl Tx for SqlTx<'_> {
         u32::try_from(n).map_err(|_| StoreError::backend("store: sequence overflow"))
     }
 
-    fn tickets_since(
+    fn duplicate_candidates(
         &mut self,
         category: &str,
         since: DateTime<Utc>,
+        point: (f64, f64),
+        radius_m: f64,
     ) -> Result<Vec<Ticket>, StoreError> {
+        let (dlat, dlon) = lifecycle::bounding_box(point, radius_m);
         let mut st = self
             .tx
             .prepare_cached(
-                "SELECT data FROM tickets WHERE category = ?1 AND created_at >= ?2 ORDER BY created_at, n",
+                "SELECT data FROM tickets
+                 WHERE category = ?1 AND status IN ('routed', 'accepted', 'in_progress')
+                   AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6 AND created_at >= ?2
+                 ORDER BY created_at, n",
             )
             .map_err(db)?;
         let rows = st
-            .query_map(params![category, ts(since)], |r| r.get::<_, String>(0))
+            .query_map(
+                params![
+                    category,
+                    ts(since),
+                    point.0 - dlat,
+                    point.0 + dlat,
+                    point.1 - dlon,
+                    point.1 + dlon
+                ],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(db)?;
         rows.map(|d| parse(&d.map_err(db)?, "ticket")).collect()
     }
@@ -166,10 +185,10 @@ impl Tx for SqlTx<'_> {
     fn save(&mut self, t: &Ticket) -> Result<(), StoreError> {
         self.tx
             .execute(
-                "INSERT INTO tickets (reference, n, category, status, created_at, closed_at, pseudonymised, data)
-                 VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM tickets), ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO tickets (reference, n, category, status, created_at, closed_at, pseudonymised, lat, lon, data)
+                 VALUES (?1, (SELECT COALESCE(MAX(n), 0) + 1 FROM tickets), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (reference) DO UPDATE SET category = ?2, status = ?3, closed_at = ?5,
-                     pseudonymised = ?6, data = ?7",
+                     pseudonymised = ?6, lat = ?7, lon = ?8, data = ?9",
                 params![
                     t.reference.to_string(),
                     t.category,
@@ -177,6 +196,8 @@ impl Tx for SqlTx<'_> {
                     ts(t.created_at),
                     t.closed_at().map(ts),
                     t.pseudonymised_at.is_some(),
+                    t.point().map(|p| p.0),
+                    t.point().map(|p| p.1),
                     json(t)?
                 ],
             )
