@@ -15,6 +15,8 @@ use civic_router::eval::{Evaluation, LabelledMessage};
 use civic_router::rules::RuleInput;
 use civic_router::{ChannelKind, Decision, Message, Router};
 
+mod cases;
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
@@ -115,6 +117,8 @@ enum Command {
         #[arg(long)]
         messages: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Cases(cases::CaseCommand),
 }
 
 fn main() -> ExitCode {
@@ -157,6 +161,7 @@ fn main() -> ExitCode {
             text,
         } => dry_run(&config, &channel, all, &text),
         Command::Demo { config, messages } => demo(config.as_deref(), messages.as_deref()),
+        Command::Cases(c) => cases::run(c),
     };
     match result {
         Ok(code) => code,
