@@ -55,11 +55,15 @@ static INPUT_ERROR: ExceptionClass = ExceptionClass::new("InputError");
 static CLASSIFIER_ERROR: ExceptionClass = ExceptionClass::new("ClassifierError");
 static IO_ERROR: ExceptionClass = ExceptionClass::new("IoError");
 static INTERNAL_ERROR: ExceptionClass = ExceptionClass::new("InternalError");
+static STORE_ERROR: ExceptionClass = ExceptionClass::new("StoreError");
+static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
 
 /// Converts a core error into the matching Python exception.
 ///
 /// * `Config` → `ConfigError(message, issues)`, `issues` a list of `(file, field, reason)`;
 /// * `Input` → `InputError`; `Io` → `IoError`;
+/// * `Store` → `StoreError(message, kind)` (`unknown_ticket`, `refused_transition`, …);
+/// * `Delivery` → `DeliveryError(message, target, retryable)`;
 /// * `Classifier` → the plug-in's original exception when one was raised, else
 ///   `ClassifierError(message, classifier)`;
 /// * a kind this binding does not know yet → `CivicRouterError`.
@@ -80,6 +84,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::Input(e) => INPUT_ERROR.err(py, (e.to_string(),)),
         Error::Classifier(e) => classifier_err(py, e),
         e @ Error::Io { .. } => IO_ERROR.err(py, (e.to_string(),)),
+        Error::Store(e) => STORE_ERROR.err(py, (e.to_string(), e.kind.as_str())),
+        Error::Delivery(e) => DELIVERY_ERROR.err(py, (e.to_string(), e.target, e.retryable)),
         e => CIVIC_ROUTER_ERROR.err(py, (e.to_string(),)),
     }
 }

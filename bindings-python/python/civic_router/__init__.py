@@ -14,6 +14,7 @@ from __future__ import annotations
 from ._native import (
     Context,
     Decision,
+    Desk,
     Message,
     Router,
     RuleTrace,
@@ -41,10 +42,13 @@ from .errors import (
     InputError,
     InternalError,
     IoError,
+    StoreError,
+    DeliveryError,
 )
 
 __all__ = [
     "Router",
+    "Desk",
     "Message",
     "Decision",
     "RuleTrace",
@@ -58,6 +62,8 @@ __all__ = [
     "ClassifierError",
     "IoError",
     "InternalError",
+    "StoreError",
+    "DeliveryError",
     "AttachmentDict",
     "Channel",
     "ClassificationDict",

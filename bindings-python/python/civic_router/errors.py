@@ -2,7 +2,7 @@
 :class:`CivicRouterError`.
 
 Each carries the core's message (``str(err)``) and a stable ``code`` (``CONFIG``, ``INPUT``,
-``CLASSIFIER``, ``IO``, ``INTERNAL``), the same codes the Node binding uses.
+``CLASSIFIER``, ``IO``, ``STORE``, ``DELIVERY``, ``INTERNAL``), the same codes the Node binding uses.
 
 An exception raised *by a Python classifier plug-in* is not wrapped: the router raises the
 plug-in's original exception again, with its traceback. A plug-in that returns something
@@ -21,6 +21,8 @@ __all__ = [
     "ClassifierError",
     "IoError",
     "InternalError",
+    "StoreError",
+    "DeliveryError",
 ]
 
 
@@ -81,3 +83,27 @@ class InternalError(CivicRouterError):
     """A bug in civic-router (a Rust panic), reported instead of crashing the interpreter."""
 
     code = "INTERNAL"
+
+
+class StoreError(CivicRouterError):
+    """A ticket store refused a request or failed. ``kind`` says which: ``unknown_ticket``,
+    ``refused_transition``, ``unknown_department``, ``corrupt`` (not a store, or damaged),
+    ``backend`` (the database failed) or ``invalid``."""
+
+    code = "STORE"
+
+    def __init__(self, message: str, kind: str = "backend") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class DeliveryError(CivicRouterError):
+    """A case or a notification could not be delivered; ``retryable`` says whether a later
+    attempt may succeed."""
+
+    code = "DELIVERY"
+
+    def __init__(self, message: str, target: str = "", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.target = target
+        self.retryable = retryable
