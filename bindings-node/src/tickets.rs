@@ -99,23 +99,43 @@ struct OutboxOptions {
 
 /// Cases: ingests messages into tickets, changes their status, delivers them and reports.
 /// `new Desk(router, storePath?)`: a SQLite file (created if needed), or a store in memory.
+/// Every method returns a Promise; a bad argument rejects it with `INVALID_ARG` or `INPUT`.
 #[napi]
 pub struct Desk {
     inner: Arc<CoreDesk>,
 }
 
 impl Desk {
+    /// Runs `f` on the blocking pool with the checked arguments; a bad argument rejects the
+    /// Promise (it never throws), like the store's own errors.
+    fn run_with<'e, A, T, F>(
+        &self,
+        env: &'e Env,
+        args: Result<A, Failure>,
+        f: F,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>>
+    where
+        A: Send + 'static,
+        T: serde::Serialize + Send + 'static,
+        F: FnOnce(&CoreDesk, A) -> Result<T, civic_router::Error> + Send + 'static,
+    {
+        let desk = self.inner.clone();
+        promise(
+            env,
+            async move {
+                let a = args?;
+                blocking(move || Ok(f(&desk, a)?)).await
+            },
+            |env, v: T| to_js(env, &v),
+        )
+    }
+
     fn run<'e, T, F>(&self, env: &'e Env, f: F) -> napi::Result<PromiseRaw<'e, Unknown<'e>>>
     where
         T: serde::Serialize + Send + 'static,
         F: FnOnce(&CoreDesk) -> Result<T, civic_router::Error> + Send + 'static,
     {
-        let desk = self.inner.clone();
-        promise(
-            env,
-            async move { blocking(move || Ok(f(&desk)?)).await },
-            |env, v: T| to_js(env, &v),
-        )
+        self.run_with(env, Ok(()), move |d, ()| f(d))
     }
 }
 
@@ -183,9 +203,8 @@ impl Desk {
         let args = guard(|| {
             let o: IngestOptions = options("options", options_)?;
             Ok((message_from_js(&message)?, time("at", o.at.as_deref())?))
-        })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| {
+        });
+        self.run_with(env, args, move |d, args| {
             let (msg, at) = args;
             match at {
                 Some(t) => block_on(d.ingest_at(&msg, t)),
@@ -219,9 +238,10 @@ impl Desk {
                 req = req.at(t);
             }
             Ok((string_arg("reference", &reference)?, req))
+        });
+        self.run_with(env, args, move |d, args| {
+            block_on(d.change_status(&args.0, args.1))
         })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| block_on(d.change_status(&args.0, args.1)))
     }
 
     /// Moves a ticket to another category (and department).
@@ -249,9 +269,8 @@ impl Desk {
                 o.note.unwrap_or_default(),
                 o.department,
             ))
-        })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| {
+        });
+        self.run_with(env, args, move |d, args| {
             let (r, c, a, n, dep) = args;
             block_on(d.recategorise(&r, &c, dep.as_deref(), &a, &n, Utc::now()))
         })
@@ -268,8 +287,8 @@ impl Desk {
         env: &'e Env,
         reference: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let r = guard(|| string_arg("reference", &reference)).map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| block_on(d.ticket(&r)))
+        let r = guard(|| string_arg("reference", &reference));
+        self.run_with(env, r, move |d, r| block_on(d.ticket(&r)))
     }
 
     /// The tickets a contact reported or asked about.
@@ -284,9 +303,8 @@ impl Desk {
         channel: Unknown<'e>,
         contact: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let (ch, c) =
-            guard(|| channel_contact(&channel, &contact)).map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| block_on(d.tickets_of(ch, &c)))
+        let args = guard(|| channel_contact(&channel, &contact));
+        self.run_with(env, args, move |d, (ch, c)| block_on(d.tickets_of(ch, &c)))
     }
 
     /// A contact's messages and replies, oldest first.
@@ -301,9 +319,10 @@ impl Desk {
         channel: Unknown<'e>,
         contact: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let (ch, c) =
-            guard(|| channel_contact(&channel, &contact)).map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| block_on(d.conversation_of(ch, &c)))
+        let args = guard(|| channel_contact(&channel, &contact));
+        self.run_with(env, args, move |d, (ch, c)| {
+            block_on(d.conversation_of(ch, &c))
+        })
     }
 
     /// The messages and replies about a ticket, oldest first.
@@ -317,8 +336,8 @@ impl Desk {
         env: &'e Env,
         reference: Unknown<'e>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let r = guard(|| string_arg("reference", &reference)).map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| block_on(d.conversation_of_ticket(&r)))
+        let r = guard(|| string_arg("reference", &reference));
+        self.run_with(env, r, move |d, r| block_on(d.conversation_of_ticket(&r)))
     }
 
     /// Outbox rows still to deliver.
@@ -345,13 +364,12 @@ impl Desk {
         env: &'e Env,
         options_: Option<Unknown<'e>>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let (o, at) = guard(|| {
+        let args = guard(|| {
             let o: OutboxOptions = options("options", options_)?;
             let at = time("at", o.at.as_deref())?;
             Ok((o, at))
-        })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| {
+        });
+        self.run_with(env, args, move |d, (o, at)| {
             let lease = Duration::milliseconds((o.lease_s.unwrap_or(300.0) * 1000.0) as i64);
             Ok(block_on(d.store().claim_due(
                 at.unwrap_or_else(Utc::now),
@@ -391,15 +409,14 @@ impl Desk {
         error: Unknown<'e>,
         options_: Option<Unknown<'e>>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let (err, retry) = guard(|| {
+        let args = guard(|| {
             let o: OutboxOptions = options("options", options_)?;
             Ok((
                 string_arg("error", &error)?,
                 time("retryAt", o.retry_at.as_deref())?,
             ))
-        })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| {
+        });
+        self.run_with(env, args, move |d, (err, retry)| {
             let msg = civic_router::ticket::privacy::redact(&err).into_owned();
             Ok(block_on(d.store().mark_failed(
                 id as i64,
@@ -446,12 +463,11 @@ impl Desk {
                 relay = relay.default_department(mail.clone()).default_channel(mail);
             }
             Ok((relay, at))
-        })
-        .map_err(|e| e.throwable(env))?;
+        });
         promise(
             env,
             async move {
-                let (relay, at) = prepared;
+                let (relay, at) = prepared?;
                 Ok(relay
                     .run_once_at(at.unwrap_or_else(Utc::now))
                     .await
@@ -472,18 +488,19 @@ impl Desk {
         env: &'e Env,
         options_: Option<Unknown<'e>>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let o: ReportOptions =
-            guard(|| options("options", options_)).map_err(|e| e.throwable(env))?;
-        let format = o.format.unwrap_or_else(|| "object".into());
-        if !matches!(format.as_str(), "object" | "table" | "json" | "html") {
-            return Err(Failure::new(
-                INVALID_ARG,
-                format!("`options.format` must be object, table, json or html, got {format:?}"),
-            )
-            .throwable(env));
-        }
-        self.run(env, move |d| {
-            let r: Report = block_on(d.report(o.month.as_deref()))?;
+        let args = guard(|| {
+            let o: ReportOptions = options("options", options_)?;
+            let format = o.format.unwrap_or_else(|| "object".into());
+            if !matches!(format.as_str(), "object" | "table" | "json" | "html") {
+                return Err(Failure::new(
+                    INVALID_ARG,
+                    format!("`options.format` must be object, table, json or html, got {format:?}"),
+                ));
+            }
+            Ok((o.month, format))
+        });
+        self.run_with(env, args, move |d, (month, format)| {
+            let r: Report = block_on(d.report(month.as_deref()))?;
             Ok(match format.as_str() {
                 "table" => serde_json::Value::String(r.to_table()),
                 "html" => serde_json::Value::String(r.to_html()),
@@ -508,16 +525,15 @@ impl Desk {
         key: Unknown<'e>,
         options_: Option<Unknown<'e>>,
     ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
-        let (key, at) = guard(|| {
+        let args = guard(|| {
             let o: OutboxOptions = options("options", options_)?;
             let key = string_arg("key", &key)?;
             if key.len() < 16 {
                 return Err(Failure::new(INVALID_ARG, "`key` must be at least 16 bytes"));
             }
             Ok((key, time("at", o.at.as_deref())?))
-        })
-        .map_err(|e| e.throwable(env))?;
-        self.run(env, move |d| {
+        });
+        self.run_with(env, args, move |d, (key, at)| {
             block_on(d.apply_retention(at.unwrap_or_else(Utc::now), key.as_bytes()))
         })
     }
