@@ -180,6 +180,8 @@ export type ErrorCode =
   | 'CLASSIFIER'
   | 'IO'
   | 'CHANNEL'
+  | 'STORE'
+  | 'DELIVERY'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -320,6 +322,139 @@ export interface Rendered {
 }
 
 
+/** Where a ticket is in its life. */
+export type TicketStatus =
+  | 'received'
+  | 'routed'
+  | 'accepted'
+  | 'in_progress'
+  | 'resolved'
+  | 'rejected'
+  | 'duplicate'
+  | 'closed'
+
+/** One status change of a ticket. */
+export interface StatusChange {
+  at: string
+  from: TicketStatus | null
+  to: TicketStatus
+  actor: string
+  note: string
+  department: string
+}
+
+/** A case: `reference` is what the citizen quotes (`SEV-2026-004213`). */
+export interface Ticket {
+  reference: string
+  status: TicketStatus
+  intent: Intent
+  category: string
+  department: string
+  priority: Priority
+  district?: string
+  location?: Location
+  channel: ChannelKind
+  contact: Contact
+  messages: string[]
+  text: string
+  decision: Record<string, unknown>
+  history: StatusChange[]
+  duplicate_of?: string
+  followers?: { channel: ChannelKind; contact: Contact; reference: string }[]
+  created_at: string
+  pseudonymised_at?: string
+}
+
+/** What ingesting a message did. */
+export interface Ingested {
+  decision: Decision
+  /** The provider had sent this message before: nothing new was written. */
+  duplicate_delivery: boolean
+  ticket: Ticket | null
+  /** What to answer at once on the same channel. */
+  reply: string | null
+  /** The reference the message asked about ("¿cómo va mi aviso …?"). */
+  status_query: string | null
+}
+
+/** One message of a conversation, in or out. */
+export interface ConversationEntry {
+  direction: 'inbound' | 'outbound'
+  channel: ChannelKind
+  provider_id?: string
+  contact_key: string
+  conversation: string
+  ticket?: string
+  text: string
+  at: string
+  automatic: boolean
+  handoff: boolean
+  intent?: Intent
+  department?: string
+  district?: string
+  answer?: string
+}
+
+/** A row of the outbox: a case for a department or a notification for a citizen. */
+export interface OutboxItem {
+  id: number
+  kind: 'delivery' | 'notification'
+  target: string
+  reference: string
+  event: string
+  idempotency_key: string
+  to?: Contact
+  payload: Record<string, unknown>
+  text: string
+  attempts: number
+  next_attempt_at: string
+  created_at: string
+  last_error?: string
+}
+
+/** An outbox row given up on. */
+export interface DeadLetter {
+  item: OutboxItem
+  dead_at: string
+}
+
+/** What one relay pass did. */
+export interface RelayReport {
+  claimed: number
+  sent: number
+  retried: number
+  dead: number
+}
+
+/** Counts along each dimension. */
+export interface Counts {
+  total: number
+  by_month: Record<string, number>
+  by_channel: Record<string, number>
+  by_department: Record<string, number>
+  by_district: Record<string, number>
+}
+
+/** A distribution of durations in seconds. */
+export interface Durations {
+  count: number
+  median_s: number | null
+  p90_s: number | null
+}
+
+/** The statistics of a store. */
+export interface Report {
+  month: string | null
+  conversations: Counts
+  tickets: Counts
+  tickets_by_status: Record<string, number>
+  answered_automatically: number
+  automatic_share: number
+  first_reply: Durations
+  resolution: Durations
+  department_names?: Record<string, string>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -327,6 +462,67 @@ export interface Rendered {
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Cases: ingests messages into tickets, changes their status, delivers them and reports.
+ * `new Desk(router, storePath?)`: a SQLite file (created if needed), or a store in memory.
+ * Every method returns a Promise; a bad argument rejects it with `INVALID_ARG` or `INPUT`.
+ */
+export declare class Desk {
+  /**
+   * Opens a desk over a SQLite store file (or in memory without a path). Throws `STORE`
+   * (`kind` in the message: a corrupt file) and `CONFIG` (a bad `[tickets]` section).
+   */
+  constructor(router: Router, store?: string | null)
+  /**
+   * Routes a message and keeps it (inbox, ticket, outbox in one commit); resolves after the
+   * commit — acknowledge the webhook then.
+   */
+  ingest(message: Message, options?: { at?: string }): Promise<Ingested>
+  /**
+   * Changes a ticket's status. Rejects with `STORE` (a refused transition, an unknown
+   * reference).
+   */
+  changeStatus(reference: string, status: TicketStatus, options: { actor: string, note?: string, at?: string }): Promise<Ticket>
+  /** Moves a ticket to another category (and department). */
+  recategorise(reference: string, category: string, options: { actor: string, note?: string, department?: string }): Promise<Ticket>
+  /** One ticket by its reference. */
+  ticket(reference: string): Promise<Ticket>
+  /** The tickets a contact reported or asked about. */
+  ticketsOf(channel: ChannelKind, contact: Contact): Promise<Ticket[]>
+  /** A contact's messages and replies, oldest first. */
+  conversationOf(channel: ChannelKind, contact: Contact): Promise<ConversationEntry[]>
+  /** The messages and replies about a ticket, oldest first. */
+  conversationOfTicket(reference: string): Promise<ConversationEntry[]>
+  /** Outbox rows still to deliver. */
+  pending(): Promise<OutboxItem[]>
+  /** Outbox rows given up on. */
+  deadLetters(): Promise<DeadLetter[]>
+  /**
+   * Claims due outbox rows for a JavaScript sender (default 100 rows, leased 300 s): send
+   * each, then `markSent` or `markFailed`.
+   */
+  claimDue(options?: { limit?: number, leaseS?: number, at?: string }): Promise<OutboxItem[]>
+  /** A claimed row was delivered. */
+  markSent(id: number): Promise<null>
+  /**
+   * A claimed row failed: retried at `options.retryAt`, or moved to the dead letters
+   * without one.
+   */
+  markFailed(id: number, error: string, options?: { retryAt?: string }): Promise<null>
+  /**
+   * Delivers the due rows once: departments in `webhooks` by HTTP (JSON, `Idempotency-Key`),
+   * the others and the notifications as e-mail files in `mailDir`.
+   */
+  relayOnce(options?: { webhooks?: Record<string, string>, mailDir?: string, maxAttempts?: number, baseDelayS?: number, at?: string }): Promise<RelayReport>
+  /** The statistics: an object, or with `format` `"table"`, `"json"` or `"html"` its text. */
+  report(options?: { month?: string, format?: 'object' | 'table' | 'json' | 'html' }): Promise<Report | string>
+  /**
+   * Pseudonymises tickets closed more than `tickets.retention_days` ago with the secret
+   * `key` (at least 16 bytes); resolves with how many.
+   */
+  applyRetention(key: string, options?: { at?: string }): Promise<number>
+}
 
 /**
  * Routes citizen messages to departments, with an explanation.

@@ -18,3 +18,4 @@ pub mod convert;
 pub mod errors;
 pub mod plugins;
 pub mod router;
+pub mod tickets;

@@ -180,6 +180,8 @@ export type ErrorCode =
   | 'CLASSIFIER'
   | 'IO'
   | 'CHANNEL'
+  | 'STORE'
+  | 'DELIVERY'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -319,3 +321,136 @@ export interface Rendered {
   segments?: SegmentInfo
 }
 
+
+/** Where a ticket is in its life. */
+export type TicketStatus =
+  | 'received'
+  | 'routed'
+  | 'accepted'
+  | 'in_progress'
+  | 'resolved'
+  | 'rejected'
+  | 'duplicate'
+  | 'closed'
+
+/** One status change of a ticket. */
+export interface StatusChange {
+  at: string
+  from: TicketStatus | null
+  to: TicketStatus
+  actor: string
+  note: string
+  department: string
+}
+
+/** A case: `reference` is what the citizen quotes (`SEV-2026-004213`). */
+export interface Ticket {
+  reference: string
+  status: TicketStatus
+  intent: Intent
+  category: string
+  department: string
+  priority: Priority
+  district?: string
+  location?: Location
+  channel: ChannelKind
+  contact: Contact
+  messages: string[]
+  text: string
+  decision: Record<string, unknown>
+  history: StatusChange[]
+  duplicate_of?: string
+  followers?: { channel: ChannelKind; contact: Contact; reference: string }[]
+  created_at: string
+  pseudonymised_at?: string
+}
+
+/** What ingesting a message did. */
+export interface Ingested {
+  decision: Decision
+  /** The provider had sent this message before: nothing new was written. */
+  duplicate_delivery: boolean
+  ticket: Ticket | null
+  /** What to answer at once on the same channel. */
+  reply: string | null
+  /** The reference the message asked about ("¿cómo va mi aviso …?"). */
+  status_query: string | null
+}
+
+/** One message of a conversation, in or out. */
+export interface ConversationEntry {
+  direction: 'inbound' | 'outbound'
+  channel: ChannelKind
+  provider_id?: string
+  contact_key: string
+  conversation: string
+  ticket?: string
+  text: string
+  at: string
+  automatic: boolean
+  handoff: boolean
+  intent?: Intent
+  department?: string
+  district?: string
+  answer?: string
+}
+
+/** A row of the outbox: a case for a department or a notification for a citizen. */
+export interface OutboxItem {
+  id: number
+  kind: 'delivery' | 'notification'
+  target: string
+  reference: string
+  event: string
+  idempotency_key: string
+  to?: Contact
+  payload: Record<string, unknown>
+  text: string
+  attempts: number
+  next_attempt_at: string
+  created_at: string
+  last_error?: string
+}
+
+/** An outbox row given up on. */
+export interface DeadLetter {
+  item: OutboxItem
+  dead_at: string
+}
+
+/** What one relay pass did. */
+export interface RelayReport {
+  claimed: number
+  sent: number
+  retried: number
+  dead: number
+}
+
+/** Counts along each dimension. */
+export interface Counts {
+  total: number
+  by_month: Record<string, number>
+  by_channel: Record<string, number>
+  by_department: Record<string, number>
+  by_district: Record<string, number>
+}
+
+/** A distribution of durations in seconds. */
+export interface Durations {
+  count: number
+  median_s: number | null
+  p90_s: number | null
+}
+
+/** The statistics of a store. */
+export interface Report {
+  month: string | null
+  conversations: Counts
+  tickets: Counts
+  tickets_by_status: Record<string, number>
+  answered_automatically: number
+  automatic_share: number
+  first_reply: Durations
+  resolution: Durations
+  department_names?: Record<string, string>
+}

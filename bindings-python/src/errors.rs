@@ -60,11 +60,15 @@ static SIGNATURE_ERROR: ExceptionClass = ExceptionClass::new("SignatureError");
 static PARSE_ERROR: ExceptionClass = ExceptionClass::new("ParseError");
 static TOO_LARGE_ERROR: ExceptionClass = ExceptionClass::new("PayloadTooLargeError");
 static REPLY_ERROR: ExceptionClass = ExceptionClass::new("ReplyError");
+static STORE_ERROR: ExceptionClass = ExceptionClass::new("StoreError");
+static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
 
 /// Converts a core error into the matching Python exception.
 ///
 /// * `Config` → `ConfigError(message, issues)`, `issues` a list of `(file, field, reason)`;
 /// * `Input` → `InputError`; `Io` → `IoError`;
+/// * `Store` → `StoreError(message, kind)` (`unknown_ticket`, `refused_transition`, …);
+/// * `Delivery` → `DeliveryError(message, target, retryable)`;
 /// * `Classifier` → the plug-in's original exception when one was raised, else
 ///   `ClassifierError(message, classifier)`;
 /// * a kind this binding does not know yet → `CivicRouterError`.
@@ -86,6 +90,8 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::Classifier(e) => classifier_err(py, e),
         e @ Error::Io { .. } => IO_ERROR.err(py, (e.to_string(),)),
         Error::Channel(e) => channel_err(py, e),
+        Error::Store(e) => STORE_ERROR.err(py, (e.to_string(), e.kind.as_str())),
+        Error::Delivery(e) => DELIVERY_ERROR.err(py, (e.to_string(), e.target, e.retryable)),
         e => CIVIC_ROUTER_ERROR.err(py, (e.to_string(),)),
     }
 }

@@ -16,6 +16,7 @@ mod errors;
 mod message;
 mod plugins;
 mod router;
+mod tickets;
 
 use pyo3::prelude::*;
 
@@ -30,6 +31,8 @@ mod _native {
     use crate::message::{PyContext, PyDecision, PyMessage, PyRuleTrace};
     #[pymodule_export]
     use crate::router::{normalize, PyRouter};
+    #[pymodule_export]
+    use crate::tickets::PyDesk;
 
     // `setattr`, not `add`: these two stay out of `__all__`.
     #[pymodule_init]

@@ -277,3 +277,29 @@ fn report_on_a_known_data_set_sqlite() {
     check_known_report("sqlite", Arc::new(store));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Nothing a store returns prints personal data in `Debug` (what reaches a log line).
+#[test]
+fn debug_output_carries_no_personal_data() {
+    use civic_router::ticket::{block_on, conformance};
+    let store: Arc<dyn TicketStore> = Arc::new(MemoryStore::new());
+    let desk = conformance::desk(store.clone()).unwrap();
+    let m = conformance::message(
+        "pii",
+        "+34600123456",
+        "farola apagada, llamadme al 600 123 456 o a ana@example.org",
+        None,
+    );
+    let out = block_on(desk.ingest_at(&m, conformance::t0())).unwrap();
+    let mut logged = format!("{:?} {:?} {}", out.ticket, m.contact, m.contact);
+    for o in block_on(store.pending()).unwrap() {
+        logged += &format!("{o:?}");
+    }
+    for e in block_on(store.entries()).unwrap() {
+        logged += &format!("{e:?}");
+    }
+    for needle in ["600123456", "600 123 456", "ana@example.org"] {
+        assert!(!logged.contains(needle), "{needle} in {logged}");
+    }
+    assert!(logged.contains("SEV-2026-000001"));
+}

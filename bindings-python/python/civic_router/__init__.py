@@ -15,6 +15,7 @@ from ._native import (
     Context,
     Decision,
     Inbound,
+    Desk,
     Message,
     Router,
     RuleTrace,
@@ -54,10 +55,13 @@ from .errors import (
     PayloadTooLargeError,
     ReplyError,
     SignatureError,
+    StoreError,
+    DeliveryError,
 )
 
 __all__ = [
     "Router",
+    "Desk",
     "Message",
     "Decision",
     "RuleTrace",
@@ -84,6 +88,8 @@ __all__ = [
     "ReplyDict",
     "SegmentInfoDict",
     "StatusDict",
+    "StoreError",
+    "DeliveryError",
     "AttachmentDict",
     "Channel",
     "ClassificationDict",

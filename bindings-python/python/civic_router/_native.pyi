@@ -1,6 +1,6 @@
 """Type stubs of the native module (hand-written; checked by ``mypy.stubtest``)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from os import PathLike
 from typing import Any, Literal, final, overload
@@ -25,6 +25,7 @@ from ._types import (
 __all__ = [
     "Context",
     "Decision",
+    "Desk",
     "Inbound",
     "Message",
     "RuleTrace",
@@ -188,6 +189,55 @@ class Router:
     def rule_ids(self) -> list[str]: ...
     @property
     def classifier_names(self) -> list[str]: ...
+
+@final
+class Desk:
+    """Cases: ingests messages into tickets, changes them, delivers them, reports."""
+
+    def __new__(cls, router: Router, store: str | PathLike[str] | None = None) -> Desk: ...
+    def ingest(self, message: _MessageLike, *, at: datetime | None = None) -> dict[str, Any]: ...
+    def change_status(
+        self,
+        reference: str,
+        status: str,
+        *,
+        actor: str,
+        note: str = ...,
+        at: datetime | None = None,
+    ) -> dict[str, Any]: ...
+    def recategorise(
+        self,
+        reference: str,
+        category: str,
+        *,
+        actor: str,
+        note: str = ...,
+        department: str | None = None,
+    ) -> dict[str, Any]: ...
+    def ticket(self, reference: str) -> dict[str, Any]: ...
+    def tickets_of(self, channel: Channel | str, contact: ContactDict | Mapping[str, Any]) -> list[dict[str, Any]]: ...
+    def conversation_of(
+        self, channel: Channel | str, contact: ContactDict | Mapping[str, Any]
+    ) -> list[dict[str, Any]]: ...
+    def conversation_of_ticket(self, reference: str) -> list[dict[str, Any]]: ...
+    def pending(self) -> list[dict[str, Any]]: ...
+    def dead_letters(self) -> list[dict[str, Any]]: ...
+    def relay_once(
+        self,
+        *,
+        webhooks: Mapping[str, str] | None = None,
+        route: Callable[[dict[str, Any]], object] | None = None,
+        notify: Callable[[dict[str, Any]], object] | None = None,
+        mail_dir: str | PathLike[str] | None = None,
+        max_attempts: int | None = None,
+        base_delay_s: float = 5.0,
+        at: datetime | None = None,
+    ) -> dict[str, int]: ...
+    @overload
+    def report(self, *, month: str | None = None, format: Literal["dict"] = "dict") -> dict[str, Any]: ...
+    @overload
+    def report(self, *, month: str | None = None, format: Literal["table", "json", "html"]) -> str: ...
+    def apply_retention(self, key: bytes, *, now: datetime | None = None) -> int: ...
 
 def normalize(text: str) -> str: ...
 

@@ -2,7 +2,8 @@
 :class:`CivicRouterError`.
 
 Each carries the core's message (``str(err)``) and a stable ``code`` (``CONFIG``, ``INPUT``,
-``CLASSIFIER``, ``IO``, ``CHANNEL``, ``INTERNAL``), the same codes the Node binding uses.
+``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``,
+``INTERNAL``), the same codes the Node binding uses.
 A refused provider request is a :class:`ChannelError` whose subclass says why
 (:class:`SignatureError`, :class:`ParseError`, :class:`PayloadTooLargeError`,
 :class:`ReplyError`) and whose ``http_status`` is what the webhook should answer.
@@ -29,6 +30,8 @@ __all__ = [
     "PayloadTooLargeError",
     "ReplyError",
     "InternalError",
+    "StoreError",
+    "DeliveryError",
 ]
 
 
@@ -133,3 +136,27 @@ class InternalError(CivicRouterError):
     """A bug in civic-router (a Rust panic), reported instead of crashing the interpreter."""
 
     code = "INTERNAL"
+
+
+class StoreError(CivicRouterError):
+    """A ticket store refused a request or failed. ``kind`` says which: ``unknown_ticket``,
+    ``refused_transition``, ``unknown_department``, ``corrupt`` (not a store, or damaged),
+    ``backend`` (the database failed) or ``invalid``."""
+
+    code = "STORE"
+
+    def __init__(self, message: str, kind: str = "backend") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class DeliveryError(CivicRouterError):
+    """A case or a notification could not be delivered; ``retryable`` says whether a later
+    attempt may succeed."""
+
+    code = "DELIVERY"
+
+    def __init__(self, message: str, target: str = "", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.target = target
+        self.retryable = retryable

@@ -416,6 +416,12 @@ impl TicketStore for MemoryStore {
                 lifecycle::pseudonymise_entry(e, key);
             }
         }
+        for d in s.dead.iter_mut() {
+            if due.contains(&d.item.reference) {
+                d.item.to = None;
+                d.item.text = lifecycle::ERASED.to_string();
+            }
+        }
         // the inbox index points at positions, which did not move
         Ok(due.len())
     }

@@ -134,7 +134,10 @@ impl std::fmt::Debug for Follower {
 
 /// A case: an incident (or another intent the configuration opens tickets for) that a
 /// department must act on, with everything needed to follow it up.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` redacts personal data (the contact, and phone numbers, e-mails and ID numbers in
+/// the text) and leaves out the decision, so a ticket can be logged.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
     /// The public reference the citizen can quote.
     pub reference: Reference,
@@ -178,6 +181,29 @@ pub struct Ticket {
     /// When its personal data was pseudonymised (retention), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pseudonymised_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("reference", &self.reference.to_string())
+            .field("status", &self.status)
+            .field("category", &self.category)
+            .field("department", &self.department)
+            .field("priority", &self.priority)
+            .field("district", &self.district)
+            .field("channel", &self.channel)
+            .field("contact", &self.contact)
+            .field("text", &privacy::redact(&self.text))
+            .field("history", &self.history.len())
+            .field(
+                "duplicate_of",
+                &self.duplicate_of.as_ref().map(|r| r.to_string()),
+            )
+            .field("followers", &self.followers.len())
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ticket {

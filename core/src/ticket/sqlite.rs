@@ -254,6 +254,11 @@ fn load_ticket(c: &Connection, reference: &Reference) -> Result<Option<Ticket>, 
 /// Tickets and their history, inbox and conversations, outbox and dead letters in one SQLite
 /// file.
 ///
+/// The connection sits behind a mutex: calls from many threads queue, and other processes
+/// wait for the write lock (busy timeout 10 s). Each call does its SQLite work synchronously
+/// when polled — a commit is one flush to disk, about a millisecond on a local SSD — so an
+/// async service with strict latency goals calls it through `spawn_blocking`.
+///
 /// ```
 /// use civic_router::ticket::{SqliteStore, TicketStore, block_on};
 /// let dir = std::env::temp_dir().join(format!("civic-doc-{}", std::process::id()));
@@ -751,6 +756,13 @@ impl TicketStore for SqliteStore {
             tx.execute(
                 "UPDATE outbox SET data = json_remove(json_set(data, '$.text', ?1), '$.to', '$.payload.text')
                  WHERE state != 'pending' AND json_extract(data, '$.reference') IN
+                     (SELECT reference FROM tickets WHERE pseudonymised = 1)",
+                params![lifecycle::ERASED],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "UPDATE dead_letters SET data = json_remove(json_set(data, '$.item.text', ?1), '$.item.to', '$.item.payload.text')
+                 WHERE json_extract(data, '$.item.reference') IN
                      (SELECT reference FROM tickets WHERE pseudonymised = 1)",
                 params![lifecycle::ERASED],
             )

@@ -101,7 +101,9 @@ impl OutboxKind {
 }
 
 /// Something to deliver: to a department (the case) or to a citizen (a follow-up).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` redacts the recipient and personal data in the texts; the payload is left out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxItem {
     /// The store's id of the row (0 before it is written).
     pub id: i64,
@@ -132,6 +134,27 @@ pub struct OutboxItem {
     /// The last failure, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("target", &self.target)
+            .field("reference", &self.reference.to_string())
+            .field("event", &self.event)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("to", &self.to)
+            .field("text", &super::privacy::redact(&self.text))
+            .field("attempts", &self.attempts)
+            .field("next_attempt_at", &self.next_attempt_at)
+            .field(
+                "last_error",
+                &self.last_error.as_deref().map(super::privacy::redact),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// An outbox row given up on after too many attempts (or a permanent failure).
