@@ -72,6 +72,9 @@ mod desk;
 pub mod lifecycle;
 mod memory;
 pub mod notify;
+mod open;
+#[cfg(feature = "postgres")]
+mod postgres;
 pub mod privacy;
 mod reference;
 pub mod report;
@@ -84,6 +87,9 @@ mod store;
 pub use block::block_on;
 pub use desk::{Desk, Ingested};
 pub use memory::MemoryStore;
+pub use open::{open_store, redact_url, StoreUrl};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgStore};
 pub use reference::{BadReference, Reference};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
