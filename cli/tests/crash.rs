@@ -6,7 +6,7 @@
 //! provider retrying a webhook would: they must not make second tickets.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
