@@ -6,7 +6,7 @@
 //! provider retrying a webhook would: they must not make second tickets.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,17 +55,26 @@ fn sigkill_at_random_points_loses_nothing_acknowledged() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        // kill somewhere between start-up and ~40 ms of writing
-        std::thread::sleep(Duration::from_micros(2_000 + rng.next() % 40_000));
+        // wait until it writes (its first acknowledgement), then kill it within the next
+        // ~60 ms, so every kill lands while it is ingesting and updating (on a loaded machine a
+        // fixed delay from the spawn often kills it before it has opened the store)
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            let mut r = std::io::BufReader::new(stdout);
+            let mut first = String::new();
+            if r.read_line(&mut first).unwrap_or(0) > 0 {
+                let _ = tx.send(());
+            }
+            let mut rest = String::new();
+            let _ = r.read_to_string(&mut rest);
+            first + &rest
+        });
+        let _ = rx.recv_timeout(Duration::from_secs(20));
+        std::thread::sleep(Duration::from_micros(rng.next() % 60_000));
         child.kill().unwrap(); // SIGKILL
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
         child.wait().unwrap();
+        let out = reader.join().unwrap();
         for line in out.lines() {
             let mut w = line.split_whitespace();
             match (w.next(), w.next(), w.next()) {

@@ -724,6 +724,10 @@ async fn pseudonymisation_keeps_statistics(store: Arc<dyn TicketStore>) -> Resul
         .await
         .map_err(s)?;
     }
+    // a conversation that opened no ticket
+    d.ingest_at(&message("p3", "+34600555555", "hola", None), t0())
+        .await
+        .map_err(s)?;
     let open = d
         .ingest_at(
             &message("p2", "+34600999999", "contenedor lleno", None),
@@ -769,6 +773,10 @@ async fn pseudonymisation_keeps_statistics(store: Arc<dyn TicketStore>) -> Resul
     ensure!(
         !dump.contains("600123456"),
         "the phone number is still stored"
+    );
+    ensure!(
+        !dump.contains("600555555"),
+        "a quiet conversation without a ticket was kept in clear"
     );
     ensure!(
         dump.contains("600999999"),

@@ -400,12 +400,28 @@ impl TicketStore for MemoryStore {
             .filter(|t| t.closed_at().is_some_and(|c| c < closed_before))
             .map(|t| t.reference.clone())
             .collect();
-        let conversations: HashSet<String> = s
+        let mut conversations: HashSet<String> = s
             .entries
             .iter()
             .filter(|e| e.ticket.as_ref().is_some_and(|r| due.contains(r)))
             .map(|e| e.conversation.clone())
             .collect();
+        // conversations that opened no ticket, quiet since before the cut-off
+        let mut quiet: HashMap<&str, (bool, DateTime<Utc>, bool)> = HashMap::new();
+        for e in &s.entries {
+            let q = quiet
+                .entry(e.conversation.as_str())
+                .or_insert((false, e.at, false));
+            q.0 |= e.ticket.is_some();
+            q.1 = q.1.max(e.at);
+            q.2 |= !e.contact_key.starts_with("p:");
+        }
+        conversations.extend(
+            quiet
+                .into_iter()
+                .filter(|(_, (ticket, last, clear))| !ticket && *last < closed_before && *clear)
+                .map(|(c, _)| c.to_string()),
+        );
         for r in &due {
             if let Some(t) = s.tickets.get_mut(r) {
                 lifecycle::pseudonymise_ticket(t, key, at);

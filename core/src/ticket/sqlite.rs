@@ -733,6 +733,22 @@ impl TicketStore for SqliteStore {
                 lifecycle::pseudonymise_ticket(t, key, at);
                 sqltx.save(t)?;
             }
+            // conversations that opened no ticket, quiet since before the cut-off
+            {
+                let mut st = tx
+                    .prepare(
+                        "SELECT conversation FROM entries GROUP BY conversation
+                         HAVING MAX(at) < ?1 AND SUM(ticket IS NOT NULL) = 0
+                            AND SUM(contact_key NOT LIKE 'p:%') > 0",
+                    )
+                    .map_err(db)?;
+                let rows = st
+                    .query_map(params![ts(closed_before)], |r| r.get::<_, String>(0))
+                    .map_err(db)?;
+                for c in rows {
+                    conversations.insert(c.map_err(db)?);
+                }
+            }
             for conv in &conversations {
                 let mut st = tx
                     .prepare_cached("SELECT id, data FROM entries WHERE conversation = ?1")

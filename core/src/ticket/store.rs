@@ -346,8 +346,9 @@ pub trait TicketStore: Send + Sync {
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError>;
 
     /// Pseudonymises the personal data of tickets closed before `closed_before` (contacts,
-    /// texts, addresses, and their conversations), keeping every figure the statistics use.
-    /// Returns how many tickets were pseudonymised.
+    /// texts, addresses, and their conversations), and of conversations that opened no ticket
+    /// and were last active before it, keeping every figure the statistics use. Returns how
+    /// many tickets were pseudonymised.
     async fn pseudonymise(
         &self,
         closed_before: DateTime<Utc>,
