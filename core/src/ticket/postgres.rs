@@ -889,6 +889,19 @@ impl TicketStore for PgStore {
                 lifecycle::pseudonymise_ticket(t, &key, at);
                 tx.save(t)?;
             }
+            // conversations that opened no ticket, quiet since before the cut-off
+            for r in tx
+                .tx
+                .query(
+                    "SELECT conversation FROM entries GROUP BY conversation
+                     HAVING MAX(at) < $1 AND COUNT(ticket) = 0
+                        AND COUNT(*) FILTER (WHERE contact_key NOT LIKE 'p:%') > 0",
+                    &[&ts(closed_before)],
+                )
+                .map_err(|e| tx.err(e))?
+            {
+                conversations.insert(r.get::<_, String>(0));
+            }
             for conv in &conversations {
                 let rows = tx
                     .tx
