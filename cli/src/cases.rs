@@ -13,7 +13,7 @@ use clap::{Subcommand, ValueEnum};
 use civic_router::ticket::report::Report;
 use civic_router::ticket::route::{HttpRoute, MailRoute, Relay, RetryPolicy, Route};
 use civic_router::ticket::{
-    block_on, conformance, Desk, SqliteStore, Status, StatusRequest, TicketStore,
+    block_on, conformance, Desk, SqliteStore, Status, StatusRequest, StoreUrl, TicketStore,
 };
 use civic_router::{Message, Router};
 
@@ -36,9 +36,10 @@ pub enum CaseCommand {
         /// Configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
-        /// The SQLite store (default: `[store] path` of the configuration).
+        /// The store: `sqlite://PATH` (or a path), `postgres://…`, `memory://` (default:
+        /// `[store] url` or `path` of the configuration).
         #[arg(long)]
-        store: Option<PathBuf>,
+        store: Option<String>,
         /// Messages, one JSON object a line (default: stdin).
         input: Option<PathBuf>,
     },
@@ -47,9 +48,10 @@ pub enum CaseCommand {
         /// Configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
-        /// The SQLite store (default: `[store] path` of the configuration).
+        /// The store: `sqlite://PATH` (or a path), `postgres://…`, `memory://` (default:
+        /// `[store] url` or `path` of the configuration).
         #[arg(long)]
-        store: Option<PathBuf>,
+        store: Option<String>,
         /// The reference (`SEV-2026-000123`).
         reference: String,
         /// The new status (accepted, in_progress, resolved, rejected, duplicate, closed, routed).
@@ -71,9 +73,10 @@ pub enum CaseCommand {
         /// Configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
-        /// The SQLite store (default: `[store] path` of the configuration).
+        /// The store: `sqlite://PATH` (or a path), `postgres://…`, `memory://` (default:
+        /// `[store] url` or `path` of the configuration).
         #[arg(long)]
-        store: Option<PathBuf>,
+        store: Option<String>,
         /// Where e-mail files go (default: `[store] outbox_mail_dir`, else `./outbox-mail`).
         #[arg(long)]
         mail_dir: Option<PathBuf>,
@@ -81,9 +84,9 @@ pub enum CaseCommand {
     /// Statistics of a store: conversations and tickets per month, channel, department and
     /// district; share answered automatically; time to first reply and to resolution.
     Report {
-        /// The SQLite store.
+        /// The store: `sqlite://PATH` (or a path) or `postgres://…`.
         #[arg(long)]
-        store: PathBuf,
+        store: String,
         /// Configuration, for department names (optional).
         #[arg(long)]
         config: Option<PathBuf>,
@@ -103,12 +106,20 @@ pub enum CaseCommand {
         /// Configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
-        /// The SQLite store (default: `[store] path` of the configuration).
+        /// The store: `sqlite://PATH` (or a path), `postgres://…`, `memory://` (default:
+        /// `[store] url` or `path` of the configuration).
         #[arg(long)]
-        store: Option<PathBuf>,
+        store: Option<String>,
         /// A file holding the secret pseudonymisation key (keep it apart from the store).
         #[arg(long)]
         key_file: PathBuf,
+    },
+    /// Create or update a store's schema (SQLite file or PostgreSQL database) and print its
+    /// version; instances starting together wait for each other.
+    Migrate {
+        /// The store: `sqlite://PATH` (or a path) or `postgres://…`.
+        #[arg(long)]
+        store: String,
     },
     /// (test) Ingest and update tickets forever, printing `ACK <id>` after each commit.
     #[command(hide = true)]
@@ -122,28 +133,56 @@ pub enum CaseCommand {
     },
 }
 
-fn store_path(config: &Path, store: Option<PathBuf>) -> Result<PathBuf> {
+/// The store a command uses: `--store`, else the configuration's `[store] url`, else its
+/// `[store] path` (relative to the configuration file).
+fn store_url(config: &Path, store: Option<String>) -> Result<StoreUrl> {
     if let Some(s) = store {
-        return Ok(s);
+        return s.parse().map_err(|e| anyhow::anyhow!("{e}"));
     }
     let cfg = civic_router::Config::from_path(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(u) = cfg.store.url {
+        return u.parse().map_err(|e| anyhow::anyhow!("{e}"));
+    }
     match cfg.store.path {
-        Some(p) => Ok(config.parent().unwrap_or(Path::new(".")).join(p)),
-        None => bail!("no --store, and the configuration has no [store] path"),
+        Some(p) => Ok(StoreUrl::Sqlite(
+            config.parent().unwrap_or(Path::new(".")).join(p),
+        )),
+        None => bail!("no --store, and the configuration has no [store] url or path"),
     }
 }
 
-fn open(path: &Path) -> Result<Arc<SqliteStore>> {
+fn open(url: &StoreUrl) -> Result<Arc<dyn TicketStore>> {
+    url.open().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn open_sqlite(path: &Path) -> Result<Arc<SqliteStore>> {
     Ok(Arc::new(
         SqliteStore::open(path).map_err(|e| anyhow::anyhow!("{e}"))?,
     ))
 }
 
-fn desk(config: &Path, store: Option<PathBuf>) -> Result<(Desk, Arc<SqliteStore>)> {
+fn desk(config: &Path, store: Option<String>) -> Result<(Desk, Arc<dyn TicketStore>)> {
     let router = Router::from_path(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let s = open(&store_path(config, store)?)?;
+    let s = open(&store_url(config, store)?)?;
     let d = Desk::with_store(Arc::new(router), s.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok((d, s))
+}
+
+fn migrate(store: &str) -> Result<ExitCode> {
+    let url: StoreUrl = store.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let version = match &url {
+        StoreUrl::Sqlite(p) => open_sqlite(p)?
+            .schema_version()
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        StoreUrl::Postgres(u) => i64::from(
+            civic_router::ticket::PgStore::connect(u)
+                .and_then(|s| s.migrate())
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        StoreUrl::Memory => bail!("memory:// has no schema to migrate"),
+    };
+    println!("{}: schema version {version}", url.kind());
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
@@ -185,11 +224,12 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
             store,
             key_file,
         } => retention(&config, store, &key_file),
+        CaseCommand::Migrate { store } => migrate(&store),
         CaseCommand::CrashChild { store, start } => crash_child(&store, start),
     }
 }
 
-fn ingest(config: &Path, store: Option<PathBuf>, input: Option<&Path>) -> Result<ExitCode> {
+fn ingest(config: &Path, store: Option<String>, input: Option<&Path>) -> Result<ExitCode> {
     let (desk, _) = desk(config, store)?;
     let reader: Box<dyn BufRead> = match input {
         Some(p) => Box::new(io::BufReader::new(
@@ -242,7 +282,7 @@ fn ingest(config: &Path, store: Option<PathBuf>, input: Option<&Path>) -> Result
 
 fn ticket(
     config: &Path,
-    store: Option<PathBuf>,
+    store: Option<String>,
     reference: &str,
     set: Option<String>,
     actor: &str,
@@ -263,7 +303,7 @@ fn ticket(
     Ok(ExitCode::SUCCESS)
 }
 
-fn relay(config: &Path, store: Option<PathBuf>, mail_dir: Option<PathBuf>) -> Result<ExitCode> {
+fn relay(config: &Path, store: Option<String>, mail_dir: Option<PathBuf>) -> Result<ExitCode> {
     let (desk, s) = desk(config, store)?;
     let cfg = desk.router().config();
     let mail_dir = mail_dir
@@ -304,7 +344,7 @@ fn relay(config: &Path, store: Option<PathBuf>, mail_dir: Option<PathBuf>) -> Re
 }
 
 fn report(
-    store: &Path,
+    store: &str,
     config: Option<&Path>,
     format: Format,
     month: Option<&str>,
@@ -315,10 +355,13 @@ fn report(
             bail!("--month `{m}`: expected YYYY-MM");
         }
     }
-    if !store.exists() {
-        bail!("no store at {}", store.display());
+    let url: StoreUrl = store.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let StoreUrl::Sqlite(p) = &url {
+        if !p.exists() {
+            bail!("no store at {}", p.display());
+        }
     }
-    let s = open(store)?;
+    let s = open(&url)?;
     let cfg = match config {
         Some(c) => Some(civic_router::Config::from_path(c).map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
@@ -339,7 +382,7 @@ fn report(
     Ok(ExitCode::SUCCESS)
 }
 
-fn retention(config: &Path, store: Option<PathBuf>, key_file: &Path) -> Result<ExitCode> {
+fn retention(config: &Path, store: Option<String>, key_file: &Path) -> Result<ExitCode> {
     let (desk, _) = desk(config, store)?;
     let key = std::fs::read(key_file)
         .with_context(|| format!("cannot read the key file {}", key_file.display()))?;
@@ -358,7 +401,7 @@ fn retention(config: &Path, store: Option<PathBuf>, key_file: &Path) -> Result<E
 /// ticket accepted; prints `ACK m-<n> <reference or ->` after each ingestion's commit and
 /// `UPD <reference>` after each status change's. Killed by the crash test.
 fn crash_child(store: &Path, start: u64) -> Result<ExitCode> {
-    let s: Arc<dyn TicketStore> = open(store)?;
+    let s: Arc<dyn TicketStore> = open_sqlite(store)?;
     let desk = conformance::desk(s).map_err(|e| anyhow::anyhow!("{e}"))?;
     let stdout = io::stdout();
     let mut out = stdout.lock();

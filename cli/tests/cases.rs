@@ -199,3 +199,25 @@ fn ingest_change_relay_report_retention() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn migrate_creates_a_store_and_refuses_unknown_urls() {
+    let dir = std::env::temp_dir().join(format!("civic-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("m.db");
+    let url = format!("sqlite://{}", db.display());
+    let (code, out, err) = run(&["migrate", "--store", &url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "sqlite: schema version 1");
+    // again: nothing to do, same version
+    let (code, out, _) = run(&["migrate", "--store", &url]);
+    assert_eq!((code, out.trim()), (0, "sqlite: schema version 1"));
+    let (code, _, err) = run(&["migrate", "--store", "mysql://db/x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown scheme `mysql`"), "{err}");
+    // an unreachable server: an error naming it, the password hidden
+    let (code, _, err) = run(&["migrate", "--store", "postgres://app:s3cret@127.0.0.1:1/x"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("app:***@127.0.0.1:1") && !err.contains("s3cret"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

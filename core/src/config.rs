@@ -277,6 +277,10 @@ impl Default for TicketsSection {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
+    /// The store by URL: `sqlite://PATH`, `postgres://user@host/db`, `memory://`; it wins over
+    /// `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The SQLite file, relative to the configuration file; unset: the CLI's `--store`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
