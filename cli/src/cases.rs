@@ -80,6 +80,10 @@ pub enum CaseCommand {
         /// Where e-mail files go (default: `[store] outbox_mail_dir`, else `./outbox-mail`).
         #[arg(long)]
         mail_dir: Option<PathBuf>,
+        /// How long a claimed row stays this relay's before another relay may take it (a
+        /// relay that dies mid-delivery hands its rows on after this).
+        #[arg(long, default_value_t = 300)]
+        lease_seconds: u64,
     },
     /// Statistics of a store: conversations and tickets per month, channel, department and
     /// district; share answered automatically; time to first reply and to resolution.
@@ -205,7 +209,8 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
             config,
             store,
             mail_dir,
-        } => relay(&config, store, mail_dir),
+            lease_seconds,
+        } => relay(&config, store, mail_dir, lease_seconds),
         CaseCommand::Report {
             store,
             config,
@@ -303,7 +308,12 @@ fn ticket(
     Ok(ExitCode::SUCCESS)
 }
 
-fn relay(config: &Path, store: Option<String>, mail_dir: Option<PathBuf>) -> Result<ExitCode> {
+fn relay(
+    config: &Path,
+    store: Option<String>,
+    mail_dir: Option<PathBuf>,
+    lease_seconds: u64,
+) -> Result<ExitCode> {
     let (desk, s) = desk(config, store)?;
     let cfg = desk.router().config();
     let mail_dir = mail_dir
@@ -323,6 +333,7 @@ fn relay(config: &Path, store: Option<String>, mail_dir: Option<PathBuf>) -> Res
     let mail: Arc<dyn Route> = Arc::new(mail);
     let store: Arc<dyn TicketStore> = s;
     let mut relay = Relay::new(store)
+        .lease(std::time::Duration::from_secs(lease_seconds.max(1)))
         .default_department(mail.clone())
         .default_channel(mail)
         .retry(RetryPolicy {

@@ -218,6 +218,9 @@ fn migrate_creates_a_store_and_refuses_unknown_urls() {
     // an unreachable server: an error naming it, the password hidden
     let (code, _, err) = run(&["migrate", "--store", "postgres://app:s3cret@127.0.0.1:1/x"]);
     assert_ne!(code, 0);
-    assert!(err.contains("app:***@127.0.0.1:1") && !err.contains("s3cret"), "{err}");
+    assert!(
+        err.contains("app:***@127.0.0.1:1") && !err.contains("s3cret"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

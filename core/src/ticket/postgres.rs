@@ -320,6 +320,29 @@ fn load_ticket(
 }
 
 /// Sets the search path and the statement timeout of each new connection.
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_parameter_is_the_stores_own() {
+        use super::split_schema;
+        assert_eq!(
+            split_schema("postgres://u@h/db?schema=civic"),
+            ("postgres://u@h/db".to_string(), Some("civic".to_string()))
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db?sslmode=disable&schema=x&connect_timeout=3"),
+            (
+                "postgres://u@h/db?sslmode=disable&connect_timeout=3".to_string(),
+                Some("x".to_string())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db"),
+            ("postgres://u@h/db".to_string(), None)
+        );
+    }
+}
+
 #[derive(Debug)]
 struct Session {
     schema: String,
@@ -334,6 +357,31 @@ impl CustomizeConnection<Client, postgres::Error> for Session {
             self.statement_timeout_ms
         ))
     }
+}
+
+/// Takes the store's own `schema=NAME` parameter out of a URL (PostgreSQL's driver would
+/// refuse it), so a deployment file can say `postgres://app@db/city?schema=civic`.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("schema=") {
+            Some(v) => {
+                schema = Some(v.to_string());
+                false
+            }
+            None => !kv.is_empty(),
+        })
+        .collect();
+    let url = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (url, schema)
 }
 
 /// An SQL identifier, quoted.
@@ -365,11 +413,16 @@ impl PgStore {
         PgStore::connect_with(url, PgOptions::default())
     }
 
-    /// Connects (`postgres://user[:password]@host[:port]/database`), creates the schema if
-    /// missing and applies the migrations this build knows. An unreachable server, a refused
+    /// Connects (`postgres://user[:password]@host[:port]/database[?schema=NAME]`), creates the
+    /// schema if missing and applies the migrations this build knows. An unreachable server, a refused
     /// login or a schema newer than this build is a `Backend`/`Corrupt` [`StoreError`] with
     /// the URL (its password hidden).
-    pub fn connect_with(url: &str, options: PgOptions) -> Result<PgStore, StoreError> {
+    pub fn connect_with(url: &str, mut options: PgOptions) -> Result<PgStore, StoreError> {
+        let (url, schema) = split_schema(url);
+        if let Some(schema) = schema {
+            options.schema = schema;
+        }
+        let url = url.as_str();
         let shown = redact_url(url);
         let config: postgres::Config = url.parse().map_err(|e| {
             StoreError::new(
