@@ -25,6 +25,8 @@ use civic_router::rules::{RuleInput, RuleSet, Vocabulary};
 
 #[path = "ingest_bench.rs"]
 mod ingest;
+#[path = "ingest_pg.rs"]
+mod ingest_pg;
 
 /// The system allocator, counting the bytes currently allocated.
 struct Counting;
@@ -99,7 +101,13 @@ fn main() -> anyhow::Result<()> {
             let dir: PathBuf = arg(&args, "--dir", Some(PathBuf::from("target/bench-ingest")))?;
             ingest::run(n, rounds, &dir)
         }
-        _ => bail!("usage: civic-bench ingest [--messages N] [--rounds R] [--dir DIR] | dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
+        Some("ingest-pg") => {
+            let url: String = arg(&args, "--url", None)?;
+            let n: usize = arg(&args, "--messages", Some(2_000))?;
+            let dir: PathBuf = arg(&args, "--dir", Some(PathBuf::from("target/bench-ingest")))?;
+            ingest_pg::run(&url, n, &dir)
+        }
+        _ => bail!("usage: civic-bench ingest-pg --url URL [--messages N] | ingest [--messages N] [--rounds R] [--dir DIR] | dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
     }
 }
 
