@@ -470,7 +470,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Desk {
   /**
-   * Opens a desk over a SQLite store file (or in memory without a path). Throws `STORE`
+   * Opens a desk over a store: an SQLite file path, or a URL (`sqlite://PATH`,
+   * `postgres://user@host/db[?schema=NAME]`, `memory://`); in memory without one. Throws `STORE`
    * (`kind` in the message: a corrupt file) and `CONFIG` (a bad `[tickets]` section).
    */
   constructor(router: Router, store?: string | null)

@@ -3,7 +3,8 @@
 // history, the report, retention.
 'use strict'
 
-const { test } = require('node:test')
+const { test, after } = require('node:test')
+const { spawnSync } = require('node:child_process')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
@@ -47,8 +48,23 @@ const T0 = '2026-03-02T10:00:00Z'
 const msg = (id, text, phone = '+34600000001') => ({ id, channel: 'whatsapp', text, contact: { phone } })
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'civic-node-'))
 
-for (const kind of ['memory', 'sqlite']) {
-  const open = () => new Desk(Router.fromToml(CONFIG), kind === 'sqlite' ? path.join(tmp(), 'c.db') : undefined)
+// PostgreSQL, opened by URL like any store, when the test machine gives a server: each desk in
+// a schema of its own, dropped when the tests end
+const PG_URL = process.env.CIVIC_ROUTER_POSTGRES_URL || ''
+const pgSchemas = []
+if (!PG_URL) test('postgres: skipped (CIVIC_ROUTER_POSTGRES_URL is not set)', { skip: true }, () => {})
+after(() => {
+  for (const s of pgSchemas) spawnSync('psql', [PG_URL, '-c', `DROP SCHEMA IF EXISTS ${s} CASCADE`])
+})
+function pgUrl() {
+  const schema = `civic_node_${process.pid}_${pgSchemas.length}`
+  pgSchemas.push(schema)
+  return `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`
+}
+
+for (const kind of PG_URL ? ['memory', 'sqlite', 'postgres'] : ['memory', 'sqlite']) {
+  const open = () =>
+    new Desk(Router.fromToml(CONFIG), kind === 'sqlite' ? path.join(tmp(), 'c.db') : kind === 'postgres' ? pgUrl() : undefined)
 
   test(`${kind}: the same webhook 10 times is one ticket and one notification`, async () => {
     const desk = open()

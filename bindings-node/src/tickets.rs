@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use civic_router::ticket::report::Report;
 use civic_router::ticket::route::{HttpRoute, MailRoute, Relay, RetryPolicy, Route};
 use civic_router::ticket::{
-    block_on, Desk as CoreDesk, MemoryStore, SqliteStore, Status, StatusRequest, TicketStore,
+    block_on, Desk as CoreDesk, MemoryStore, Status, StatusRequest, StoreUrl, TicketStore,
 };
 use civic_router::{ChannelKind, StoreError};
 use napi::bindgen_prelude::{PromiseRaw, Unknown};
@@ -162,7 +162,8 @@ fn channel_contact(
 
 #[napi]
 impl Desk {
-    /// Opens a desk over a SQLite store file (or in memory without a path). Throws `STORE`
+    /// Opens a desk over a store: an SQLite file path, or a URL (`sqlite://PATH`,
+    /// `postgres://user@host/db[?schema=NAME]`, `memory://`); in memory without one. Throws `STORE`
     /// (`kind` in the message: a corrupt file) and `CONFIG` (a bad `[tickets]` section).
     #[napi(
         constructor,
@@ -177,8 +178,12 @@ impl Desk {
                 }
                 _ => None,
             };
+            // a path is an SQLite file; `sqlite://`, `postgres://`, `memory://` URLs choose
             let store: Arc<dyn TicketStore> = match path {
-                Some(p) => Arc::new(SqliteStore::open(p).map_err(civic_router::Error::from)?),
+                Some(p) => p
+                    .parse::<StoreUrl>()
+                    .and_then(|u| u.open())
+                    .map_err(civic_router::Error::from)?,
                 None => Arc::new(MemoryStore::new()),
             };
             Ok(Desk {

@@ -13,7 +13,7 @@ use civic_router::error::DeliveryError;
 use civic_router::ticket::report::Report;
 use civic_router::ticket::route::{MailRoute, Relay, RetryPolicy, Route};
 use civic_router::ticket::{
-    block_on, Desk, MemoryStore, OutboxItem, SqliteStore, Status, StatusRequest, TicketStore,
+    block_on, Desk, MemoryStore, OutboxItem, Status, StatusRequest, StoreUrl, TicketStore,
 };
 use civic_router::{ChannelKind, Error};
 use pyo3::prelude::*;
@@ -59,6 +59,7 @@ impl Route for PyRoute {
 /// Cases: ingests messages into tickets, changes their status, delivers them and reports.
 ///
 /// ``Desk(router, store=None)``: ``store`` is the path of a SQLite file (created if needed),
+/// a store URL (``sqlite://PATH``, ``postgres://user@host/db?schema=NAME``, ``memory://``),
 /// or ``None`` for a store in memory.
 #[pyclass(frozen, name = "Desk", module = "civic_router._native")]
 pub(crate) struct PyDesk {
@@ -83,8 +84,9 @@ impl PyDesk {
     fn new(py: Python<'_>, router: &Bound<'_, PyRouter>, store: Option<PathBuf>) -> PyResult<Self> {
         let router = router.get().inner.clone();
         let built = detached(py, move || -> Result<Desk, Error> {
+            // a path is an SQLite file; `sqlite://`, `postgres://`, `memory://` URLs choose
             let store: Arc<dyn TicketStore> = match store {
-                Some(p) => Arc::new(SqliteStore::open(p)?),
+                Some(p) => p.to_string_lossy().parse::<StoreUrl>()?.open()?,
                 None => Arc::new(MemoryStore::new()),
             };
             Desk::with_store(router, store)

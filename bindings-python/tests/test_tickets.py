@@ -3,7 +3,11 @@ callables, conversation history, the report, retention."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
+import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -56,12 +60,24 @@ def msg(mid: str, text: str, phone: str = "+34600000001") -> dict[str, Any]:
     return {"id": mid, "channel": "whatsapp", "text": text, "contact": {"phone": phone}}
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Desk:
+PG_URL = os.environ.get("CIVIC_ROUTER_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Desk]:
     router = Router.from_toml(CONFIG)
     if request.param == "sqlite":
-        return Desk(router, tmp_path / "cases.db")
-    return Desk(router)
+        yield Desk(router, tmp_path / "cases.db")
+    elif request.param == "postgres":
+        # opened by URL like any store; a schema of its own, dropped afterwards
+        if not PG_URL:
+            pytest.skip("CIVIC_ROUTER_POSTGRES_URL is not set: PostgreSQL store not tested")
+        schema = f"civic_py_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        sep = "&" if "?" in PG_URL else "?"
+        yield Desk(router, f"{PG_URL}{sep}schema={schema}")
+        subprocess.run(["psql", PG_URL, "-c", f"DROP SCHEMA IF EXISTS {schema} CASCADE"], capture_output=True)
+    else:
+        yield Desk(router)
 
 
 def test_same_webhook_ten_times_is_one_ticket_and_one_notification(desk: Desk) -> None:
