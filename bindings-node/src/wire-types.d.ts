@@ -453,4 +453,5 @@ export interface Report {
   first_reply: Durations
   resolution: Durations
   department_names?: Record<string, string>
+  district_names?: Record<string, string>
 }

@@ -122,6 +122,9 @@ pub struct Report {
     /// Department id → name, for display.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub department_names: BTreeMap<String, String>,
+    /// District id → name, for display.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub district_names: BTreeMap<String, String>,
 }
 
 impl Report {
@@ -137,6 +140,11 @@ impl Report {
         if let Some(c) = config {
             r.department_names = c
                 .departments
+                .iter()
+                .map(|d| (d.id.clone(), d.name.clone()))
+                .collect();
+            r.district_names = c
+                .districts
                 .iter()
                 .map(|d| (d.id.clone(), d.name.clone()))
                 .collect();
@@ -363,7 +371,12 @@ impl Report {
             );
         }
         s.push_str("</div>\n");
+        s.push_str(
+            "<p><span style=\"color:#3b6fb6\">■</span> conversaciones \
+             <span style=\"color:#e08a2c\">■</span> avisos (tickets)</p>\n",
+        );
         let names = &self.department_names;
+        let none = BTreeMap::new();
         for (title, a, b) in [
             (
                 "Por mes",
@@ -387,6 +400,11 @@ impl Report {
             ),
         ] {
             let _ = writeln!(s, "<h2>{}</h2>", esc(title));
+            let names = match title {
+                "Por servicio" => names,
+                "Por distrito" => &self.district_names,
+                _ => &none,
+            };
             s.push_str(&bar_chart(a, b, names));
         }
         if !self.tickets_by_status.is_empty() {
@@ -438,7 +456,7 @@ fn bar_chart(
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let (label_w, bar_w, row_h) = (260.0, 560.0, 30.0);
+    let (label_w, bar_w, row_h) = (300.0, 560.0, 30.0);
     let h = (keys.len().max(1) as f64) * row_h + 10.0;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{h}\" role=\"img\">\n",
@@ -446,9 +464,13 @@ fn bar_chart(
     );
     for (i, k) in keys.iter().enumerate() {
         let y = i as f64 * row_h + 5.0;
-        let label = names.get(*k).map_or(k.as_str(), String::as_str);
-        let label: String = if label.chars().count() > 38 {
-            label.chars().take(37).collect::<String>() + "…"
+        let label = match names.get(*k) {
+            Some(n) => n.as_str(),
+            None if k.as_str() == "(none)" => "(sin dato)",
+            None => k.as_str(),
+        };
+        let label: String = if label.chars().count() > 42 {
+            label.chars().take(41).collect::<String>() + "…"
         } else {
             label.to_string()
         };
