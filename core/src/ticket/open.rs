@@ -98,7 +98,7 @@ impl StoreUrl {
 /// use civic_router::ticket::{open_store, block_on};
 /// let store = open_store("memory://").unwrap();
 /// assert!(block_on(store.tickets()).unwrap().is_empty());
-/// let err = open_store("ftp://x").unwrap_err();
+/// let Err(err) = open_store("ftp://x") else { panic!("ftp is not a store") };
 /// assert_eq!(err.kind, civic_router::error::StoreErrorKind::Invalid);
 /// ```
 pub fn open_store(url: &str) -> Result<Arc<dyn TicketStore>, StoreError> {
