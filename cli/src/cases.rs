@@ -84,7 +84,8 @@ pub enum CaseCommand {
         /// The SQLite store.
         #[arg(long)]
         store: PathBuf,
-        /// Configuration, for department names (optional).
+        /// Configuration: department and district names, and the time zone months are counted
+        /// in (without it: UTC).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Output format.
