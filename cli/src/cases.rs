@@ -91,7 +91,8 @@ pub enum CaseCommand {
         /// The store: `sqlite://PATH` (or a path) or `postgres://…`.
         #[arg(long)]
         store: String,
-        /// Configuration, for department names (optional).
+        /// Configuration: department and district names, and the time zone months are counted
+        /// in (without it: UTC).
         #[arg(long)]
         config: Option<PathBuf>,
         /// Output format.

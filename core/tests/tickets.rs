@@ -303,3 +303,35 @@ fn debug_output_carries_no_personal_data() {
     }
     assert!(logged.contains("SEV-2026-000001"));
 }
+
+/// Months are the city's: a message at 23:30 UTC on 31 January is February's in Madrid.
+#[test]
+fn report_months_in_the_configured_time_zone() {
+    use chrono::TimeZone;
+    use civic_router::ticket::report::Report;
+    let store: Arc<dyn TicketStore> = Arc::new(MemoryStore::new());
+    let desk = conformance::desk(store.clone()).unwrap();
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 1, 31, 23, 30, 0)
+        .unwrap();
+    block_on(desk.ingest_at(
+        &conformance::message("tz", "+34600000001", "farola", None),
+        at,
+    ))
+    .unwrap();
+    let utc = block_on(Report::from_store(&*store, None, None)).unwrap();
+    assert_eq!(utc.tickets.by_month.keys().collect::<Vec<_>>(), ["2026-01"]);
+    // the conformance configuration has the default time zone, Europe/Madrid
+    let madrid = block_on(desk.report(None)).unwrap();
+    assert_eq!(
+        madrid.tickets.by_month.keys().collect::<Vec<_>>(),
+        ["2026-02"]
+    );
+    assert_eq!(
+        block_on(desk.report(Some("2026-02")))
+            .unwrap()
+            .tickets
+            .total,
+        1
+    );
+}

@@ -31,7 +31,7 @@ use crate::error::StoreError;
 pub struct Counts {
     /// All of them.
     pub total: u64,
-    /// Per month (`YYYY-MM`, UTC).
+    /// Per month (`YYYY-MM`, in the configuration's time zone; UTC without one).
     pub by_month: BTreeMap<String, u64>,
     /// Per channel.
     pub by_channel: BTreeMap<String, u64>,
@@ -136,7 +136,11 @@ impl Report {
     ) -> Result<Report, StoreError> {
         let tickets = store.tickets().await?;
         let entries = store.entries().await?;
-        let mut r = Report::compute(&tickets, &entries, month);
+        // months in the city's time zone when the configuration names one
+        let tz = config
+            .and_then(|c| c.router.timezone.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::UTC);
+        let mut r = Report::compute_in(&tickets, &entries, month, tz);
         if let Some(c) = config {
             r.department_names = c
                 .departments
@@ -152,11 +156,28 @@ impl Report {
         Ok(r)
     }
 
-    /// Computes the report from tickets and entries (pure).
+    /// Computes the report from tickets and entries (pure), months in UTC.
     pub fn compute(
         tickets: &[Ticket],
         entries: &[ConversationEntry],
         month: Option<&str>,
+    ) -> Report {
+        Report::compute_in(tickets, entries, month, chrono_tz::UTC)
+    }
+
+    /// Computes the report with months in a time zone (a message at 23:30 UTC on 31 January
+    /// is February's in Madrid).
+    ///
+    /// ```
+    /// use civic_router::ticket::report::Report;
+    /// let r = Report::compute_in(&[], &[], Some("2026-02"), chrono_tz::Europe::Madrid);
+    /// assert_eq!(r.conversations.total, 0);
+    /// ```
+    pub fn compute_in(
+        tickets: &[Ticket],
+        entries: &[ConversationEntry],
+        month: Option<&str>,
+        tz: chrono_tz::Tz,
     ) -> Report {
         let mut r = Report {
             month: month.map(str::to_string),
@@ -175,7 +196,7 @@ impl Report {
             else {
                 continue;
             };
-            let m = first.at.format("%Y-%m").to_string();
+            let m = first.at.with_timezone(&tz).format("%Y-%m").to_string();
             if month.is_some_and(|x| x != m) {
                 continue;
             }
@@ -208,7 +229,7 @@ impl Report {
         r.first_reply = Durations::of(first_reply);
         let mut resolution = Vec::new();
         for t in tickets {
-            let m = t.created_at.format("%Y-%m").to_string();
+            let m = t.created_at.with_timezone(&tz).format("%Y-%m").to_string();
             if month.is_some_and(|x| x != m) {
                 continue;
             }
