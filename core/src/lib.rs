@@ -44,6 +44,7 @@ pub mod classify;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod faq;
 pub mod message;
 pub mod pipeline;
 pub mod route;

@@ -202,7 +202,7 @@ const FUZZY_MIN_LEN: usize = 6;
 
 /// Calls `f` with the hash of the token and of every variant of it with one byte deleted,
 /// without building the variants.
-fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
+pub(crate) fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
     let b = t.as_bytes();
     f(fnv(&[b]));
     for i in 0..b.len() {
@@ -212,7 +212,7 @@ fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
 
 /// Whether two ASCII tokens are at most one edit apart (insertion, deletion, substitution
 /// or a swap of neighbours).
-fn within_one_edit(a: &str, b: &str) -> bool {
+pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a == b {
         return true;
@@ -234,7 +234,7 @@ fn within_one_edit(a: &str, b: &str) -> bool {
 }
 
 /// Great-circle distance in metres.
-fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let r = 6_371_000.0;
     let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
     let dl = (b.0 - a.0).to_radians();
