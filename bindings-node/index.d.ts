@@ -179,6 +179,9 @@ export type ErrorCode =
   | 'INPUT'
   | 'CLASSIFIER'
   | 'IO'
+  | 'CHANNEL'
+  | 'STORE'
+  | 'DELIVERY'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -194,8 +197,263 @@ export interface CivicRouterError extends Error {
   index?: number
   /** `CLASSIFIER` from a JS plug-in: the error it threw or rejected with. */
   cause?: unknown
+  /** `CHANNEL`: the channel of the refused request (`whatsapp`, `sms`, …). */
+  channel?: ChannelKind
+  /** `CHANNEL`: the field at fault, as a path (`entry[0].changes[0].value.messages[1].from`). */
+  field?: string
+  /** `CHANNEL`: why (`unauthorized` for a bad signature, `malformed`, `too_large`, …). */
+  kind?: ChannelErrorKind
+  /** `CHANNEL`: the HTTP status the webhook should answer (403, 400, 413, …). */
+  httpStatus?: number
 }
 
+/** Why a provider request was refused or a reply could not be rendered. */
+export type ChannelErrorKind = 'malformed' | 'too_large' | 'unauthorized' | 'unsupported' | 'not_found' | 'reply'
+
+/** The provider a `Webhook` speaks to. */
+export type Provider = 'whatsapp' | 'sms' | 'voice' | 'open311' | 'web'
+
+/** Input limits of a channel; omitted fields keep their defaults (1 MiB, 1,000 items). */
+export interface ChannelLimits {
+  max_body_bytes?: number
+  max_items?: number
+}
+
+/** One provider's settings, tagged by `provider` (snake_case fields, as in the core). */
+export type ChannelSettings =
+  | {
+      provider: 'whatsapp'
+      app_secret: string
+      verify_token: string
+      template?: { name: string; language?: string; ticket_only?: boolean }
+      limits?: ChannelLimits
+    }
+  | { provider: 'sms'; auth_tokens: string[]; shared_keys?: string[]; limits?: ChannelLimits }
+  | {
+      provider: 'voice'
+      auth_tokens: string[]
+      gather_action: string
+      agent_number?: string
+      shared_keys?: string[]
+      limits?: ChannelLimits
+    }
+  | {
+      provider: 'open311'
+      api_keys: string[]
+      services?: Array<{ code: string; name: string; description?: string; group?: string; keywords?: string[] }>
+      reply_format?: 'xml' | 'json'
+      limits?: ChannelLimits
+    }
+  | { provider: 'web'; limits?: ChannelLimits }
+
+/** An HTTP request exactly as the provider sent it. */
+export interface WebhookRequest {
+  /** The raw body: a `Buffer` (or a string, encoded as UTF-8). Never re-serialised JSON. */
+  body: Buffer | Uint8Array | string
+  /** The full URL the provider called (Twilio signs it). */
+  url: string
+  /** Header names and values, as Node gives them (`req.headers`) or as pairs. */
+  headers?: Record<string, string | string[] | undefined> | Array<[string, string]>
+  /** `POST` by default. */
+  method?: string
+}
+
+/** A delivery or call status callback. */
+export interface StatusUpdate {
+  channel: ChannelKind
+  message_id: string
+  state: string | { call: string } | { other: string }
+  recipient?: string
+  timestamp?: number
+  correlation?: string
+  errors?: Array<{ code?: string; title?: string; message?: string }>
+}
+
+/** What one provider request carried. */
+export interface Inbound {
+  /** The citizens' messages, ready for `router.route`. */
+  messages: Message[]
+  /** Delivery and call status callbacks, kept apart. */
+  statuses: StatusUpdate[]
+  /** Items neither routed nor tracked, with the reason. */
+  ignored: Array<{ id: string | null; reason: string }>
+}
+
+/** A reply independent of the channel. */
+export interface Reply {
+  text: string
+  links?: Array<{ title: string; url: string }>
+  options?: Array<{ id: string; title: string; description?: string }>
+  ticket?: string
+  handoff?: boolean
+  end?: boolean
+}
+
+/** Who a reply goes to and when. */
+export interface ReplyContext {
+  /** The inbound message answered (its contact and id), or a contact. */
+  to?: Message | Contact
+  /** Hours since the citizen last wrote: past 24, WhatsApp sends the template. */
+  hoursSinceLastInbound?: number
+  /** The id of the message answered. */
+  inReplyTo?: string
+  /** When `reply` is a decision without a reply text (default `Hemos recibido su mensaje.`). */
+  fallback?: string
+  /** A ticket reference to add. */
+  ticket?: string
+}
+
+/** What an SMS text costs under Twilio's rules. */
+export interface SegmentInfo {
+  encoding: 'gsm7' | 'ucs2'
+  units: number
+  characters: number
+  segments: number
+  parts: number[]
+  non_gsm: string[]
+}
+
+/** A rendered reply: an HTTP response (TwiML, XML, JSON) or, for WhatsApp, the JSON to POST. */
+export interface Rendered {
+  status: number
+  content_type: string
+  body: string
+  segments?: SegmentInfo
+}
+
+
+/** Where a ticket is in its life. */
+export type TicketStatus =
+  | 'received'
+  | 'routed'
+  | 'accepted'
+  | 'in_progress'
+  | 'resolved'
+  | 'rejected'
+  | 'duplicate'
+  | 'closed'
+
+/** One status change of a ticket. */
+export interface StatusChange {
+  at: string
+  from: TicketStatus | null
+  to: TicketStatus
+  actor: string
+  note: string
+  department: string
+}
+
+/** A case: `reference` is what the citizen quotes (`SEV-2026-004213`). */
+export interface Ticket {
+  reference: string
+  status: TicketStatus
+  intent: Intent
+  category: string
+  department: string
+  priority: Priority
+  district?: string
+  location?: Location
+  channel: ChannelKind
+  contact: Contact
+  messages: string[]
+  text: string
+  decision: Record<string, unknown>
+  history: StatusChange[]
+  duplicate_of?: string
+  followers?: { channel: ChannelKind; contact: Contact; reference: string }[]
+  created_at: string
+  pseudonymised_at?: string
+}
+
+/** What ingesting a message did. */
+export interface Ingested {
+  decision: Decision
+  /** The provider had sent this message before: nothing new was written. */
+  duplicate_delivery: boolean
+  ticket: Ticket | null
+  /** What to answer at once on the same channel. */
+  reply: string | null
+  /** The reference the message asked about ("¿cómo va mi aviso …?"). */
+  status_query: string | null
+}
+
+/** One message of a conversation, in or out. */
+export interface ConversationEntry {
+  direction: 'inbound' | 'outbound'
+  channel: ChannelKind
+  provider_id?: string
+  contact_key: string
+  conversation: string
+  ticket?: string
+  text: string
+  at: string
+  automatic: boolean
+  handoff: boolean
+  intent?: Intent
+  department?: string
+  district?: string
+  answer?: string
+}
+
+/** A row of the outbox: a case for a department or a notification for a citizen. */
+export interface OutboxItem {
+  id: number
+  kind: 'delivery' | 'notification'
+  target: string
+  reference: string
+  event: string
+  idempotency_key: string
+  to?: Contact
+  payload: Record<string, unknown>
+  text: string
+  attempts: number
+  next_attempt_at: string
+  created_at: string
+  last_error?: string
+}
+
+/** An outbox row given up on. */
+export interface DeadLetter {
+  item: OutboxItem
+  dead_at: string
+}
+
+/** What one relay pass did. */
+export interface RelayReport {
+  claimed: number
+  sent: number
+  retried: number
+  dead: number
+}
+
+/** Counts along each dimension. */
+export interface Counts {
+  total: number
+  by_month: Record<string, number>
+  by_channel: Record<string, number>
+  by_department: Record<string, number>
+  by_district: Record<string, number>
+}
+
+/** A distribution of durations in seconds. */
+export interface Durations {
+  count: number
+  median_s: number | null
+  p90_s: number | null
+}
+
+/** The statistics of a store. */
+export interface Report {
+  month: string | null
+  conversations: Counts
+  tickets: Counts
+  tickets_by_status: Record<string, number>
+  answered_automatically: number
+  automatic_share: number
+  first_reply: Durations
+  resolution: Durations
+  department_names?: Record<string, string>
+}
 
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
@@ -204,6 +462,67 @@ export interface CivicRouterError extends Error {
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * Cases: ingests messages into tickets, changes their status, delivers them and reports.
+ * `new Desk(router, storePath?)`: a SQLite file (created if needed), or a store in memory.
+ * Every method returns a Promise; a bad argument rejects it with `INVALID_ARG` or `INPUT`.
+ */
+export declare class Desk {
+  /**
+   * Opens a desk over a SQLite store file (or in memory without a path). Throws `STORE`
+   * (`kind` in the message: a corrupt file) and `CONFIG` (a bad `[tickets]` section).
+   */
+  constructor(router: Router, store?: string | null)
+  /**
+   * Routes a message and keeps it (inbox, ticket, outbox in one commit); resolves after the
+   * commit — acknowledge the webhook then.
+   */
+  ingest(message: Message, options?: { at?: string }): Promise<Ingested>
+  /**
+   * Changes a ticket's status. Rejects with `STORE` (a refused transition, an unknown
+   * reference).
+   */
+  changeStatus(reference: string, status: TicketStatus, options: { actor: string, note?: string, at?: string }): Promise<Ticket>
+  /** Moves a ticket to another category (and department). */
+  recategorise(reference: string, category: string, options: { actor: string, note?: string, department?: string }): Promise<Ticket>
+  /** One ticket by its reference. */
+  ticket(reference: string): Promise<Ticket>
+  /** The tickets a contact reported or asked about. */
+  ticketsOf(channel: ChannelKind, contact: Contact): Promise<Ticket[]>
+  /** A contact's messages and replies, oldest first. */
+  conversationOf(channel: ChannelKind, contact: Contact): Promise<ConversationEntry[]>
+  /** The messages and replies about a ticket, oldest first. */
+  conversationOfTicket(reference: string): Promise<ConversationEntry[]>
+  /** Outbox rows still to deliver. */
+  pending(): Promise<OutboxItem[]>
+  /** Outbox rows given up on. */
+  deadLetters(): Promise<DeadLetter[]>
+  /**
+   * Claims due outbox rows for a JavaScript sender (default 100 rows, leased 300 s): send
+   * each, then `markSent` or `markFailed`.
+   */
+  claimDue(options?: { limit?: number, leaseS?: number, at?: string }): Promise<OutboxItem[]>
+  /** A claimed row was delivered. */
+  markSent(id: number): Promise<null>
+  /**
+   * A claimed row failed: retried at `options.retryAt`, or moved to the dead letters
+   * without one.
+   */
+  markFailed(id: number, error: string, options?: { retryAt?: string }): Promise<null>
+  /**
+   * Delivers the due rows once: departments in `webhooks` by HTTP (JSON, `Idempotency-Key`),
+   * the others and the notifications as e-mail files in `mailDir`.
+   */
+  relayOnce(options?: { webhooks?: Record<string, string>, mailDir?: string, maxAttempts?: number, baseDelayS?: number, at?: string }): Promise<RelayReport>
+  /** The statistics: an object, or with `format` `"table"`, `"json"` or `"html"` its text. */
+  report(options?: { month?: string, format?: 'object' | 'table' | 'json' | 'html' }): Promise<Report | string>
+  /**
+   * Pseudonymises tickets closed more than `tickets.retention_days` ago with the secret
+   * `key` (at least 16 bytes); resolves with how many.
+   */
+  applyRetention(key: string, options?: { at?: string }): Promise<number>
+}
 
 /**
  * Routes citizen messages to departments, with an explanation.
@@ -277,6 +596,36 @@ export declare class Router {
   get hasPlugins(): boolean
 }
 
+/**
+ * One provider's webhook endpoint: verifies and parses what the provider posts, and renders
+ * replies in the provider's format. `new Webhook({provider: 'whatsapp', app_secret, verify_token})`;
+ * providers: `whatsapp`, `sms`, `voice`, `open311`, `web`.
+ */
+export declare class Webhook {
+  /** Builds the channel; throws `CONFIG` (with `issues`) for bad settings. */
+  constructor(settings: ChannelSettings)
+  /** The provider (`whatsapp`, `sms`, `voice`, `open311`, `web`). */
+  get provider(): Provider
+  /** The channel its messages carry (`whatsapp`, `sms`, `voice`, `app`, `web`). */
+  get channel(): ChannelKind
+  /** Bodies larger than this are refused before parsing. */
+  get maxBodyBytes(): number
+  /**
+   * Size check, signature check, parse: what a webhook endpoint calls with the raw body.
+   * Throws `CHANNEL` (`kind` `unauthorized`, `malformed`, `too_large`, …).
+   */
+  receive(request: WebhookRequest): Inbound
+  /** Checks the size and the signature (or API key) only. */
+  verify(request: WebhookRequest): void
+  /**
+   * WhatsApp's subscription handshake: the challenge to answer (200, text/plain) for the
+   * `GET` URL Meta calls; throws `CHANNEL` (`httpStatus` 403) on a wrong verify token.
+   */
+  handshake(url: string): string
+  /** Renders a reply (a decision, or a reply object) in the channel's format. */
+  render(reply: Decision | Reply, context?: ReplyContext): Rendered
+}
+
 /** Options of `withClassifier`. */
 export interface ClassifierOptions {
   /** Run before the rules (default: after them). */
@@ -290,6 +639,12 @@ export interface ClassifierOptions {
  * `ñ` kept as `ny`, chat shorthand expanded, one space between tokens.
  */
 export declare function normalize(text: string): string
+
+/**
+ * How an SMS text is encoded and how many segments it costs (Twilio's rules: GSM-7 with its
+ * extension table, else UCS-2).
+ */
+export declare function segmentInfo(text: string): SegmentInfo
 
 /** The version of the civic-router core this module was built with. */
 export declare function version(): string

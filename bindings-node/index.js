@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Desk = nativeBinding.Desk
 module.exports.Router = nativeBinding.Router
+module.exports.Webhook = nativeBinding.Webhook
 module.exports.normalize = nativeBinding.normalize
+module.exports.segmentInfo = nativeBinding.segmentInfo
 module.exports.version = nativeBinding.version

@@ -3,7 +3,9 @@
 //
 // Run it from the repository root (after `npm install` + `npm run build` in bindings-node):
 //
-//     node bindings-node/examples/webhook-server.js --config examples/sevilla/router.toml
+//     TWILIO_AUTH_TOKEN=… WHATSAPP_APP_SECRET=… WHATSAPP_VERIFY_TOKEN=… \
+//       node bindings-node/examples/webhook-server.js --config examples/sevilla/router.toml \
+//         --public-url https://010.example.org
 //
 // then, from another terminal:
 //
@@ -11,65 +13,30 @@
 //     curl -s localhost:8010/messages -H 'content-type: application/json' \
 //          -d '{"id": "m1", "channel": "whatsapp", "text": "farola apagada en calle Feria"}'
 //
-//     # a Twilio-style form POST (SMS, or WhatsApp when From starts with "whatsapp:")
-//     # -> TwiML with the reply to send back (or the decision as JSON with ?format=json)
-//     curl -s localhost:8010/twilio -d MessageSid=SM1 -d From=whatsapp:+34600000001 \
-//          --data-urlencode 'Body=huele a gas en el portal'
-//
-// Endpoints: `POST /messages` (one message, or an array routed with `routeBatch`),
-// `POST /twilio`, `GET /health`. `SIGHUP` reloads the configuration (the old one stays if the
-// new one is refused). Routing runs off the event loop (`routeAsync`, `routeBatch`), so a
-// classifier plug-in could be added with `router.withClassifier(...)`.
-//
-// Until the channels issue lands in the core, this example parses only these two formats itself
-// and does NOT verify webhook signatures (`X-Twilio-Signature`): put it behind something that
-// does, or wait for the core's channel parsers. Nothing here reaches a log line with personal
-// data: the access log prints method, path and status only.
+// Endpoints:
+// - `POST /messages`: one message, or an array routed with `routeBatch`; the decisions as JSON.
+// - `POST /twilio`: Twilio's SMS (and WhatsApp-through-Twilio) webhook. The core verifies
+//   `X-Twilio-Signature` over the public URL and the form (`--public-url` must be the address
+//   Twilio calls) and parses it; the answer is TwiML rendered by the core.
+// - `GET /whatsapp`: Meta's subscription handshake; `POST /whatsapp`: the Cloud API webhook,
+//   `X-Hub-Signature-256` verified over the raw body. Meta wants a quick 200; the replies to send
+//   (the Graph API's send-message JSON) are returned in the response body here so they can be
+//   seen — a real service POSTs each to https://graph.facebook.com/v23.0/{phone-number-id}/messages.
+// - `GET /health`.
+// A refused provider request gets the status the core gives (403 bad signature, 413 body over
+// 1 MiB, 400 malformed). `SIGHUP` reloads the configuration (the old one stays if the new one is
+// refused). Routing runs off the event loop (`routeAsync`, `routeBatch`). Nothing here reaches a
+// log line with personal data: the access log prints method, path and status only.
 'use strict'
 
 const http = require('node:http')
 const path = require('node:path')
 const { parseArgs } = require('node:util')
 
-const { Router } = require('..')
+const { Router, Webhook } = require('..')
 
 /** Largest request body read, in bytes (1 MiB); larger requests get 413. */
 const MAX_BODY = 1 << 20
-
-/** A Twilio-style SMS/WhatsApp webhook form as a civic-router message. */
-function messageFromTwilio(form) {
-  const one = (k) => form.get(k) ?? undefined
-  const sender = one('From') || ''
-  const channel = sender.startsWith('whatsapp:') ? 'whatsapp' : 'sms'
-  const phone = sender.replace(/^whatsapp:/, '')
-  const attachments = []
-  for (let i = 0; i < Number.parseInt(one('NumMedia') || '0', 10); i++) {
-    const url = one(`MediaUrl${i}`)
-    const mime = one(`MediaContentType${i}`)
-    if (url) attachments.push({ kind: (mime || 'document').split('/')[0], url, ...(mime ? { mime_type: mime } : {}) })
-  }
-  const location = {}
-  const [lat, lon, address] = [one('Latitude'), one('Longitude'), one('Address')]
-  if (lat && lon) Object.assign(location, { lat: Number(lat), lon: Number(lon) })
-  if (address) location.address = address
-  return {
-    id: one('MessageSid') || one('SmsSid') || '',
-    channel,
-    text: one('Body') || '',
-    contact: phone ? { phone } : {},
-    attachments,
-    ...(Object.keys(location).length ? { location } : {}),
-    metadata: { provider: 'twilio', to: one('To') || '' },
-  }
-}
-
-const escapeXml = (s) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c])
-
-/** The TwiML answer: the decision's reply, if it has one. */
-function twiml(decision) {
-  const body = decision.reply ? `<Message>${escapeXml(decision.reply)}</Message>` : ''
-  return `<?xml version="1.0" encoding="UTF-8"?><Response>${body}</Response>`
-}
 
 class HttpError extends Error {
   constructor(status, message, code) {
@@ -90,13 +57,17 @@ function readBody(req) {
         req.destroy()
       } else chunks.push(c)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
 }
 
-/** An HTTP server that routes with `router` (a civic-router `Router`; `.router` may be swapped). */
-function createServer(router, { log = (line) => process.stderr.write(line + '\n') } = {}) {
+/**
+ * An HTTP server that routes with `router` (a civic-router `Router`; `.router` may be swapped).
+ * `twilio` and `whatsapp` are `Webhook`s (or undefined: that endpoint is off); `publicUrl` is the
+ * address the providers call.
+ */
+function createServer(router, { log = (line) => process.stderr.write(line + '\n'), twilio, whatsapp, publicUrl } = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost')
     const send = (status, body, type) => {
@@ -106,30 +77,46 @@ function createServer(router, { log = (line) => process.stderr.write(line + '\n'
       log(`${req.method} ${url.pathname} ${status}`)
     }
     const json = (status, value) => send(status, JSON.stringify(value), 'application/json')
+    // the URL as the provider called and signed it: the public address, not ours
+    const signedUrl = () => (publicUrl || `http://${req.headers.host}`).replace(/\/$/, '') + req.url
     try {
       if (req.method === 'GET' && url.pathname === '/health') {
         return json(200, { status: 'ok', router: server.router.name, rules: server.router.ruleIds.length })
+      }
+      if (req.method === 'GET' && url.pathname === '/whatsapp' && whatsapp) {
+        return send(200, whatsapp.handshake(signedUrl()), 'text/plain')
       }
       if (req.method !== 'POST') throw new HttpError(405, 'method not allowed', 'METHOD')
       const body = await readBody(req)
       if (url.pathname === '/messages') {
         let data
         try {
-          data = JSON.parse(body)
+          data = JSON.parse(body.toString('utf8'))
         } catch (e) {
           throw new HttpError(400, `not JSON: ${e.message}`, 'INPUT')
         }
         return json(200, Array.isArray(data) ? await server.router.routeBatch(data) : await server.router.routeAsync(data))
       }
-      if (url.pathname === '/twilio') {
-        const decision = await server.router.routeAsync(messageFromTwilio(new URLSearchParams(body)))
-        return url.searchParams.get('format') === 'json' ? json(200, decision) : send(200, twiml(decision), 'application/xml')
+      if (url.pathname === '/twilio' && twilio) {
+        const inbound = twilio.receive({ body, url: signedUrl(), headers: req.headers })
+        // a delivery status callback: acknowledged, nothing to say
+        if (inbound.messages.length === 0) return send(200, '<?xml version="1.0" encoding="UTF-8"?><Response/>', 'text/xml')
+        const msg = inbound.messages[0]
+        const rendered = twilio.render(await server.router.routeAsync(msg), { to: msg })
+        return send(rendered.status, rendered.body, rendered.content_type.split(';')[0])
+      }
+      if (url.pathname === '/whatsapp' && whatsapp) {
+        const inbound = whatsapp.receive({ body, url: signedUrl(), headers: req.headers })
+        const decisions = await server.router.routeBatch(inbound.messages)
+        const replies = decisions.map((d, i) => JSON.parse(whatsapp.render(d, { to: inbound.messages[i] }).body))
+        return json(200, { messages: inbound.messages.length, statuses: inbound.statuses.length, replies })
       }
       throw new HttpError(404, 'not found', 'NOT_FOUND')
     } catch (e) {
       // a message that cannot be routed as given is the sender's fault; anything else is ours
-      const status = e instanceof HttpError ? e.status : ['INPUT', 'INVALID_ARG'].includes(e.code) ? 400 : 500
-      if (!res.headersSent) json(status, { error: e.message, code: e.code || 'INTERNAL' })
+      const status =
+        e instanceof HttpError ? e.status : e.code === 'CHANNEL' ? e.httpStatus : ['INPUT', 'INVALID_ARG'].includes(e.code) ? 400 : 500
+      if (!res.headersSent) json(status, { error: e.message, code: e.code || 'INTERNAL', ...(e.kind ? { kind: e.kind } : {}) })
     }
   })
   server.router = router
@@ -143,8 +130,17 @@ function main() {
       config: { type: 'string', default: path.join(repo, 'examples', 'sevilla', 'router.toml') },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: process.env.PORT || '8010' },
+      'public-url': { type: 'string', default: '' },
     },
   })
+  const env = process.env
+  const twilio = env.TWILIO_AUTH_TOKEN ? new Webhook({ provider: 'sms', auth_tokens: [env.TWILIO_AUTH_TOKEN] }) : undefined
+  const whatsapp = env.WHATSAPP_APP_SECRET
+    ? new Webhook({ provider: 'whatsapp', app_secret: env.WHATSAPP_APP_SECRET, verify_token: env.WHATSAPP_VERIFY_TOKEN || '' })
+    : undefined
+  for (const [name, hook] of [['/twilio', twilio], ['/whatsapp', whatsapp]]) {
+    if (!hook) process.stderr.write(`${name}: off (set its secrets in the environment to serve it)\n`)
+  }
   let router
   try {
     router = Router.fromFile(values.config)
@@ -152,7 +148,7 @@ function main() {
     process.stderr.write(`error: ${e.message}\n`)
     process.exit(2)
   }
-  const server = createServer(router)
+  const server = createServer(router, { twilio, whatsapp, publicUrl: values['public-url'] })
   process.on('SIGHUP', () => {
     try {
       router.reloadFile(values.config)
@@ -169,4 +165,4 @@ function main() {
 
 if (require.main === module) main()
 
-module.exports = { createServer, messageFromTwilio, twiml }
+module.exports = { createServer }

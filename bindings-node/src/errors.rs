@@ -6,13 +6,14 @@
 //! so sync exports throw it and async ones reject with it.
 //!
 //! Codes: the core's [`ErrorKind::code`](civic_router::ErrorKind::code) (`CONFIG`, `INPUT`,
-//! `CLASSIFIER`, `IO`) and the binding's own [`INVALID_ARG`], [`PLUGIN_REQUIRES_ASYNC`] and
+//! `CLASSIFIER`, `IO`, `CHANNEL`, `STORE`, `DELIVERY`) and the binding's own [`INVALID_ARG`],
+//! [`PLUGIN_REQUIRES_ASYNC`] and
 //! [`INTERNAL`] (a panic: a bug, reported instead of aborting Node).
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use civic_router::error::{ClassifierError, ConfigIssue, Error};
+use civic_router::error::{ChannelError, ClassifierError, ConfigIssue, Error};
 use civic_router::InputError;
 use napi::bindgen_prelude::{JsObjectValue, Object, Unknown};
 use napi::{Env, JsError, Status};
@@ -46,6 +47,8 @@ pub(crate) struct FailureData {
     pub(crate) index: Option<u32>,
     /// A JavaScript error behind this one (a plug-in's throw or rejection), as `err.cause`.
     pub(crate) cause: Option<napi::Error>,
+    /// `CHANNEL`: the refused request's channel, field, kind and HTTP status.
+    pub(crate) channel: Option<ChannelError>,
 }
 
 impl Failure {
@@ -58,6 +61,7 @@ impl Failure {
             classifier: None,
             index: None,
             cause: None,
+            channel: None,
         }))
     }
 
@@ -108,6 +112,7 @@ impl Failure {
             classifier,
             index,
             cause,
+            channel,
         } = *self.0;
         let mut error = napi::Error::new(code, message);
         if let Some(c) = cause {
@@ -124,6 +129,12 @@ impl Failure {
         }
         if let Some(i) = index {
             object.set_named_property("index", i)?;
+        }
+        if let Some(c) = channel {
+            object.set_named_property("channel", c.channel.as_str())?;
+            object.set_named_property("field", c.field)?;
+            object.set_named_property("kind", c.kind.as_str())?;
+            object.set_named_property("httpStatus", u32::from(c.kind.http_status()))?;
         }
         Ok(napi::Error::from(value))
     }
@@ -148,6 +159,11 @@ impl From<Error> for Failure {
                 let mut f = Failure::new(code, message);
                 f.classifier = Some(name);
                 f.cause = cause;
+                f
+            }
+            Error::Channel(c) => {
+                let mut f = Failure::new(code, c.to_string());
+                f.channel = Some(c);
                 f
             }
             other => Failure::new(code, other.to_string()),

@@ -13,7 +13,9 @@
 //!   ([`plugins`]) are called through weak ThreadsafeFunctions, and the JS thread never waits on
 //!   one (synchronous routing with a plug-in is refused with `PLUGIN_REQUIRES_ASYNC`).
 
+pub mod channels;
 pub mod convert;
 pub mod errors;
 pub mod plugins;
 pub mod router;
+pub mod tickets;

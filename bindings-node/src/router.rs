@@ -61,7 +61,7 @@ struct Plugin {
 /// (plug-ins stay); safe to share across the whole service.
 #[napi]
 pub struct Router {
-    inner: Arc<CoreRouter>,
+    pub(crate) inner: Arc<CoreRouter>,
     plugins: Vec<Plugin>,
 }
 
@@ -183,11 +183,15 @@ impl Router {
 }
 
 /// The settled value of an async routing job: JSON data for JS, or the failure.
-type Job<T> = Result<T, Failure>;
+pub(crate) type Job<T> = Result<T, Failure>;
 
 /// Starts `job` off the event loop; the Promise resolves with `done(output)` or rejects with
 /// the failure as an `Error`.
-fn promise<'e, T, F, D>(env: &'e Env, job: F, done: D) -> napi::Result<PromiseRaw<'e, Unknown<'e>>>
+pub(crate) fn promise<'e, T, F, D>(
+    env: &'e Env,
+    job: F,
+    done: D,
+) -> napi::Result<PromiseRaw<'e, Unknown<'e>>>
 where
     T: Send + 'static,
     F: std::future::Future<Output = Job<T>> + Send + 'static,

@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use civic_router::error::{ClassifierError, Error};
+use civic_router::error::{ChannelError, ChannelErrorKind, ClassifierError, Error};
 use civic_router::InputError;
 use pyo3::call::PyCallArgs;
 use pyo3::prelude::*;
@@ -55,11 +55,20 @@ static INPUT_ERROR: ExceptionClass = ExceptionClass::new("InputError");
 static CLASSIFIER_ERROR: ExceptionClass = ExceptionClass::new("ClassifierError");
 static IO_ERROR: ExceptionClass = ExceptionClass::new("IoError");
 static INTERNAL_ERROR: ExceptionClass = ExceptionClass::new("InternalError");
+static CHANNEL_ERROR: ExceptionClass = ExceptionClass::new("ChannelError");
+static SIGNATURE_ERROR: ExceptionClass = ExceptionClass::new("SignatureError");
+static PARSE_ERROR: ExceptionClass = ExceptionClass::new("ParseError");
+static TOO_LARGE_ERROR: ExceptionClass = ExceptionClass::new("PayloadTooLargeError");
+static REPLY_ERROR: ExceptionClass = ExceptionClass::new("ReplyError");
+static STORE_ERROR: ExceptionClass = ExceptionClass::new("StoreError");
+static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
 
 /// Converts a core error into the matching Python exception.
 ///
 /// * `Config` → `ConfigError(message, issues)`, `issues` a list of `(file, field, reason)`;
 /// * `Input` → `InputError`; `Io` → `IoError`;
+/// * `Store` → `StoreError(message, kind)` (`unknown_ticket`, `refused_transition`, …);
+/// * `Delivery` → `DeliveryError(message, target, retryable)`;
 /// * `Classifier` → the plug-in's original exception when one was raised, else
 ///   `ClassifierError(message, classifier)`;
 /// * a kind this binding does not know yet → `CivicRouterError`.
@@ -80,8 +89,31 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::Input(e) => INPUT_ERROR.err(py, (e.to_string(),)),
         Error::Classifier(e) => classifier_err(py, e),
         e @ Error::Io { .. } => IO_ERROR.err(py, (e.to_string(),)),
+        Error::Channel(e) => channel_err(py, e),
+        Error::Store(e) => STORE_ERROR.err(py, (e.to_string(), e.kind.as_str())),
+        Error::Delivery(e) => DELIVERY_ERROR.err(py, (e.to_string(), e.target, e.retryable)),
         e => CIVIC_ROUTER_ERROR.err(py, (e.to_string(),)),
     }
+}
+
+fn channel_err(py: Python<'_>, e: ChannelError) -> PyErr {
+    let class = match e.kind {
+        ChannelErrorKind::Unauthorized => &SIGNATURE_ERROR,
+        ChannelErrorKind::Malformed => &PARSE_ERROR,
+        ChannelErrorKind::TooLarge => &TOO_LARGE_ERROR,
+        ChannelErrorKind::Reply => &REPLY_ERROR,
+        _ => &CHANNEL_ERROR,
+    };
+    class.err(
+        py,
+        (
+            e.to_string(),
+            e.channel.as_str(),
+            e.field.clone(),
+            e.kind.as_str(),
+            e.kind.http_status(),
+        ),
+    )
 }
 
 fn classifier_err(py: Python<'_>, e: ClassifierError) -> PyErr {

@@ -11,10 +11,12 @@
 //! * routing, compiling and reading files run detached from the interpreter; Python
 //!   classifier plug-ins attach only for their own call, and no lock is held meanwhile.
 
+mod channels;
 mod errors;
 mod message;
 mod plugins;
 mod router;
+mod tickets;
 
 use pyo3::prelude::*;
 
@@ -24,9 +26,13 @@ mod _native {
     use pyo3::prelude::*;
 
     #[pymodule_export]
+    use crate::channels::{segment_info, PyInbound, PyWebhook};
+    #[pymodule_export]
     use crate::message::{PyContext, PyDecision, PyMessage, PyRuleTrace};
     #[pymodule_export]
     use crate::router::{normalize, PyRouter};
+    #[pymodule_export]
+    use crate::tickets::PyDesk;
 
     // `setattr`, not `add`: these two stay out of `__all__`.
     #[pymodule_init]

@@ -31,7 +31,7 @@ struct Plugin {
 /// configuration atomically (plug-ins stay).
 #[pyclass(frozen, name = "Router", module = "civic_router._native")]
 pub(crate) struct PyRouter {
-    inner: Arc<Router>,
+    pub(crate) inner: Arc<Router>,
     plugins: Vec<Plugin>,
 }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import importlib.util
 import json
 import sys
@@ -15,8 +18,11 @@ from typing import Any, Optional
 
 import pytest
 
-from civic_router import Router
+from civic_router import Router, Webhook
 from conftest import CONFIG
+
+TOKEN = "twilio-test-token"
+SECRET = "meta-test-secret"
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "webhook_server.py"
 
@@ -35,7 +41,12 @@ webhook = _load()
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = webhook.WebhookServer(("127.0.0.1", 0), Router.from_toml(CONFIG))
+    server = webhook.WebhookServer(
+        ("127.0.0.1", 0),
+        Router.from_toml(CONFIG),
+        twilio=Webhook({"provider": "sms", "auth_tokens": [TOKEN]}),
+        whatsapp=Webhook({"provider": "whatsapp", "app_secret": SECRET, "verify_token": "vt"}),
+    )
     t = threading.Thread(target=server.serve_forever, daemon=True)
     t.start()
     try:
@@ -45,8 +56,8 @@ def base_url() -> Iterator[str]:
         server.server_close()
 
 
-def post(url: str, body: bytes, content_type: str) -> tuple[int, str, str]:
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+def post(url: str, body: bytes, content_type: str, **headers: str) -> tuple[int, str, str]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **headers})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, r.headers["Content-Type"], r.read().decode()
@@ -70,28 +81,45 @@ def test_json_message(base_url: str) -> None:
     assert status == 200 and [d["department"] for d in ds] == ["obras", "emergencias"]
 
 
-def test_twilio_form(base_url: str) -> None:
-    form = "MessageSid=SM1&From=whatsapp%3A%2B34600000001&Body=huele+a+gas+en+el+portal&NumMedia=0"
-    status, ctype, body = post(f"{base_url}/twilio", form.encode(), "application/x-www-form-urlencoded")
-    assert status == 200 and ctype.startswith("application/xml")
-    assert "<Message>Llame al 112 ahora. (SM1)</Message>" in body
-    status, _, body = post(f"{base_url}/twilio?format=json", form.encode(), "application/x-www-form-urlencoded")
-    d = json.loads(body)
-    assert (d["channel"], d["intent"], d["id"]) == ("whatsapp", "emergency", "SM1")
-    sms = "MessageSid=SM2&From=%2B34600000002&Body=bache+%3C%26%3E&NumMedia=1&MediaUrl0=https%3A%2F%2Fx%2F1&MediaContentType0=image%2Fjpeg"
-    status, _, body = post(f"{base_url}/twilio", sms.encode(), "application/x-www-form-urlencoded")
-    assert status == 200 and "<Message>Aviso recibido" in body
+def twilio_signature(url: str, form: list[tuple[str, str]]) -> str:
+    """Twilio's algorithm, written here independently: the URL, then each parameter's name and
+    value in name order, HMAC-SHA1 with the auth token, base64."""
+    data = url + "".join(k + v for k, v in sorted(form))
+    return base64.b64encode(hmac.new(TOKEN.encode(), data.encode(), hashlib.sha1).digest()).decode()
 
 
-def test_message_from_twilio_builds_a_message() -> None:
-    m = webhook.message_from_twilio(
-        {"MessageSid": ["SM9"], "From": ["+34600"], "Body": ["hola"], "NumMedia": ["1"],
-         "MediaUrl0": ["https://m/1"], "MediaContentType0": ["image/png"], "Latitude": ["37.3"],
-         "Longitude": ["-5.9"]}
-    )
-    assert (m.id, m.channel, m.text) == ("SM9", "sms", "hola")
-    assert m.attachments == [{"kind": "image", "url": "https://m/1", "mime_type": "image/png"}]
-    assert m.location == {"lat": 37.3, "lon": -5.9}
+def test_twilio_form_signed_verified_and_answered_in_twiml(base_url: str) -> None:
+    from urllib.parse import urlencode
+
+    form = [("MessageSid", "SM1"), ("From", "+34600000001"), ("To", "+34955000010"), ("Body", "huele a gas en el portal"), ("NumMedia", "0")]
+    url = f"{base_url}/twilio"
+    body = urlencode(form).encode()
+    status, ctype, text = post(url, body, "application/x-www-form-urlencoded", **{"X-Twilio-Signature": twilio_signature(url, form)})
+    assert status == 200 and ctype.startswith("text/xml"), text
+    assert "<Message>" in text and "112" in text
+    # the same form with a changed body or no signature: 403
+    forged = urlencode([*form[:-2], ("Body", "otra cosa"), ("NumMedia", "0")]).encode()
+    status, _, text = post(url, forged, "application/x-www-form-urlencoded", **{"X-Twilio-Signature": twilio_signature(url, form)})
+    assert status == 403 and json.loads(text)["kind"] == "unauthorized"
+    status, _, _ = post(url, body, "application/x-www-form-urlencoded")
+    assert status == 403
+
+
+def test_whatsapp_handshake_and_signed_webhook(base_url: str) -> None:
+    with urllib.request.urlopen(f"{base_url}/whatsapp?hub.mode=subscribe&hub.verify_token=vt&hub.challenge=77", timeout=10) as r:
+        assert r.read() == b"77"
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{base_url}/whatsapp?hub.mode=subscribe&hub.verify_token=no&hub.challenge=1", timeout=10)
+    assert info.value.code == 403
+    fixture = Path(__file__).resolve().parents[2] / "core/tests/fixtures/channels/whatsapp/text.json"
+    body = fixture.read_bytes()
+    sig = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    status, _, text = post(f"{base_url}/whatsapp", body, "application/json", **{"X-Hub-Signature-256": sig})
+    assert status == 200, text
+    out = json.loads(text)
+    assert out["messages"] == 1 and out["replies"][0]["messaging_product"] == "whatsapp"
+    status, _, _ = post(f"{base_url}/whatsapp", body + b" ", "application/json", **{"X-Hub-Signature-256": sig})
+    assert status == 403
 
 
 @pytest.mark.parametrize(

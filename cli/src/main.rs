@@ -15,6 +15,8 @@ use civic_router::eval::{Evaluation, LabelledMessage};
 use civic_router::rules::RuleInput;
 use civic_router::{ChannelKind, Decision, Message, Router};
 
+mod cases;
+
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
@@ -120,6 +122,8 @@ enum Command {
         #[arg(long)]
         messages: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Cases(cases::CaseCommand),
 }
 
 #[derive(Subcommand)]
@@ -191,11 +195,19 @@ fn main() -> ExitCode {
             config,
             corpus,
             json,
+            errors,
             cv: Some(k),
             seed,
             folds_out,
-            ..
-        } => cross_validate(&config, &corpus, k, seed, json, folds_out.as_deref()),
+        } => cross_validate(
+            &config,
+            &corpus,
+            k,
+            seed,
+            json,
+            errors,
+            folds_out.as_deref(),
+        ),
         Command::Eval {
             config,
             corpus,
@@ -236,6 +248,7 @@ fn main() -> ExitCode {
                 json,
             } => faq_eval(&config, &corpus, show, unanswered, gaps.as_deref(), json),
         },
+        Command::Cases(c) => cases::run(c),
     };
     match result {
         Ok(code) => code,
@@ -455,6 +468,7 @@ fn cross_validate(
     k: usize,
     seed: u64,
     json: bool,
+    errors: bool,
     folds_out: Option<&Path>,
 ) -> Result<ExitCode> {
     if k < 2 {
@@ -519,6 +533,9 @@ fn cross_validate(
             routed += 1;
             let d = d.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
             ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+            if errors {
+                print_error(g, &d);
+            }
         }
     }
     let per_second = routed as f64 / routing_time.as_secs_f64().max(1e-9);
@@ -549,6 +566,16 @@ fn eval_json(ev: &Evaluation) -> serde_json::Value {
     })
 }
 
+/// One misrouted message, tab-separated: id, gold -> predicted, text (`eval --errors`).
+fn print_error(g: &civic_router::eval::LabelledMessage, d: &civic_router::Decision) {
+    if g.intent != d.intent.as_str() || g.category != d.category {
+        println!(
+            "{}\t{}/{} -> {}/{}\t{}",
+            g.message.id, g.intent, g.category, d.intent, d.category, g.message.text
+        );
+    }
+}
+
 fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCode> {
     let router = load(config)?;
     let gold = read_corpus(corpus)?;
@@ -557,11 +584,8 @@ fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCo
     for (g, r) in gold.iter().zip(router.route_batch(&msgs)) {
         let d = r.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
         ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
-        if errors && (g.intent != d.intent.as_str() || g.category != d.category) {
-            println!(
-                "{}\t{}/{} -> {}/{}\t{}",
-                g.message.id, g.intent, g.category, d.intent, d.category, g.message.text
-            );
+        if errors {
+            print_error(g, &d);
         }
     }
     if json {

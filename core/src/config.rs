@@ -72,6 +72,12 @@ pub struct Config {
     /// The knowledge-base file's (name, contents), read from `faq.path` (not part of the file).
     #[serde(skip)]
     pub faq_source: Option<(String, String)>,
+    /// Cases: references, duplicates, follow-up templates, retention, delivery retries.
+    #[serde(default)]
+    pub tickets: TicketsSection,
+    /// Where cases are kept.
+    #[serde(default)]
+    pub store: StoreSection,
     /// The model file's contents, read from `model.path` (not part of the file).
     #[serde(skip)]
     pub model_source: Option<(String, String)>,
@@ -225,6 +231,106 @@ fn default_faq_threshold() -> f32 {
 
 fn default_true() -> bool {
     true
+}
+
+/// `[tickets]`: how cases are opened, followed up and kept.
+///
+/// ```
+/// use civic_router::config::Config;
+/// let cfg = Config::from_toml_str(r#"
+///     [tickets]
+///     reference_prefix = "SEV"
+///     duplicate_radius_m = 30
+///     [tickets.templates]
+///     resolved = "Su aviso {reference} está resuelto."
+/// "#, "t.toml").unwrap();
+/// assert_eq!(cfg.tickets.duplicate_radius_m, 30.0);
+/// assert_eq!(cfg.tickets.duplicate_window_hours, 72);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketsSection {
+    /// The letters before the year in a reference (`SEV` → `SEV-2026-004213`); 2–6 letters.
+    #[serde(default = "default_prefix")]
+    pub reference_prefix: String,
+    /// Intents that open a ticket (default `["incident"]`).
+    #[serde(default = "default_open_for")]
+    pub open_for: Vec<crate::classify::Intent>,
+    /// A report of the same category within this distance of an open ticket's point is its
+    /// duplicate (metres, default 50).
+    #[serde(default = "default_dup_radius")]
+    pub duplicate_radius_m: f64,
+    /// … if the open ticket was reported at most this long before (hours, default 72).
+    #[serde(default = "default_dup_window")]
+    pub duplicate_window_hours: u32,
+    /// Closed tickets' personal data is pseudonymised this many days after closing
+    /// (default 365).
+    #[serde(default = "default_retention")]
+    pub retention_days: u32,
+    /// Delivery attempts before an outbox row goes to the dead-letter table (default 8).
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// Follow-up texts per status (`routed`, `accepted`, …, `duplicate`, `reopened`,
+    /// `status_reply`, `unknown_reference`); unset statuses use the built-in Spanish texts, an
+    /// empty text sends nothing for that status. Placeholders: `{reference}`, `{status}`,
+    /// `{status_name}`, `{department_name}`, `{category_name}`, `{note}`, `{duplicate_of}`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
+    /// Department id → the HTTPS webhook its cases are posted to (JSON, `Idempotency-Key`);
+    /// departments without one get their cases by e-mail (`department.email`).
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, String>,
+}
+
+fn default_prefix() -> String {
+    "CAS".into()
+}
+fn default_open_for() -> Vec<crate::classify::Intent> {
+    vec![crate::classify::Intent::Incident]
+}
+fn default_dup_radius() -> f64 {
+    50.0
+}
+fn default_dup_window() -> u32 {
+    72
+}
+fn default_retention() -> u32 {
+    365
+}
+fn default_attempts() -> u32 {
+    8
+}
+
+impl Default for TicketsSection {
+    fn default() -> Self {
+        TicketsSection {
+            reference_prefix: default_prefix(),
+            open_for: default_open_for(),
+            duplicate_radius_m: default_dup_radius(),
+            duplicate_window_hours: default_dup_window(),
+            retention_days: default_retention(),
+            max_attempts: default_attempts(),
+            templates: BTreeMap::new(),
+            webhooks: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[store]`: where cases are kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// The store by URL: `sqlite://PATH`, `postgres://user@host/db`, `memory://`; it wins over
+    /// `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The SQLite file, relative to the configuration file; unset: the CLI's `--store`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Directory the e-mail route writes its `.eml` files to, for departments without an
+    /// `url` (relative to the configuration file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox_mail_dir: Option<String>,
 }
 
 /// `[text]`: additions to the Spanish normaliser.

@@ -154,6 +154,24 @@ pub enum ChannelErrorKind {
 }
 
 impl ChannelErrorKind {
+    /// The kind's stable name, as serde writes it (`malformed`, `too_large`, `unauthorized`,
+    /// `unsupported`, `not_found`, `reply`).
+    ///
+    /// ```
+    /// use civic_router::error::ChannelErrorKind;
+    /// assert_eq!(ChannelErrorKind::TooLarge.as_str(), "too_large");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelErrorKind::Malformed => "malformed",
+            ChannelErrorKind::TooLarge => "too_large",
+            ChannelErrorKind::Unauthorized => "unauthorized",
+            ChannelErrorKind::Unsupported => "unsupported",
+            ChannelErrorKind::NotFound => "not_found",
+            ChannelErrorKind::Reply => "reply",
+        }
+    }
+
     /// The HTTP status a webhook endpoint should answer with.
     ///
     /// ```
@@ -213,6 +231,144 @@ impl ChannelError {
     }
 }
 
+/// What went wrong with a ticket store (see [`StoreError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// No ticket has that reference (or the text is not a reference).
+    UnknownTicket,
+    /// The lifecycle does not allow that status change.
+    RefusedTransition,
+    /// The department is not in the configuration.
+    UnknownDepartment,
+    /// The file is not a civic-router store, is damaged, or is from a newer version.
+    Corrupt,
+    /// The database failed (disk full, locked for too long, I/O error).
+    Backend,
+    /// The request itself is invalid (an empty actor, a message without id).
+    Invalid,
+}
+
+impl StoreErrorKind {
+    /// A stable snake-case name (`unknown_ticket`, `refused_transition`, …).
+    ///
+    /// ```
+    /// use civic_router::error::StoreErrorKind;
+    /// assert_eq!(StoreErrorKind::RefusedTransition.as_str(), "refused_transition");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreErrorKind::UnknownTicket => "unknown_ticket",
+            StoreErrorKind::RefusedTransition => "refused_transition",
+            StoreErrorKind::UnknownDepartment => "unknown_department",
+            StoreErrorKind::Corrupt => "corrupt",
+            StoreErrorKind::Backend => "backend",
+            StoreErrorKind::Invalid => "invalid",
+        }
+    }
+}
+
+/// A ticket store refused a request or failed, saying why.
+///
+/// ```
+/// use civic_router::error::{StoreError, StoreErrorKind};
+/// let e = StoreError::refused("SEV-2026-000001", "received", "resolved");
+/// assert_eq!(e.kind, StoreErrorKind::RefusedTransition);
+/// assert_eq!(
+///     e.to_string(),
+///     "ticket SEV-2026-000001: cannot go from `received` to `resolved`",
+/// );
+/// let any: civic_router::Error = e.into();
+/// assert_eq!(any.kind(), civic_router::ErrorKind::Store);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    /// What kind of problem.
+    pub kind: StoreErrorKind,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl StoreError {
+    /// An error of a kind.
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        StoreError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// No ticket has this reference.
+    pub fn unknown_ticket(reference: impl std::fmt::Display) -> Self {
+        StoreError::new(
+            StoreErrorKind::UnknownTicket,
+            format!("unknown ticket `{reference}`"),
+        )
+    }
+
+    /// The lifecycle refuses `from → to`.
+    pub fn refused(reference: impl std::fmt::Display, from: &str, to: &str) -> Self {
+        StoreError::new(
+            StoreErrorKind::RefusedTransition,
+            format!("ticket {reference}: cannot go from `{from}` to `{to}`"),
+        )
+    }
+
+    /// A database failure.
+    pub fn backend(message: impl std::fmt::Display) -> Self {
+        StoreError::new(StoreErrorKind::Backend, message.to_string())
+    }
+
+    /// An invalid request.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        StoreError::new(StoreErrorKind::Invalid, message)
+    }
+}
+
+/// A case or a notification could not be delivered (see the ticket module's routes).
+///
+/// `retryable` tells the outbox relay whether another attempt may succeed (a timeout, a
+/// `503`) or not (a `400`, an unknown recipient): the latter go to the dead-letter table at
+/// once.
+///
+/// ```
+/// use civic_router::error::DeliveryError;
+/// let e = DeliveryError::retryable("lipasam", "HTTP 503");
+/// assert_eq!(e.to_string(), "delivery to `lipasam` failed: HTTP 503");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("delivery to `{target}` failed: {reason}")]
+pub struct DeliveryError {
+    /// The department id or the citizen's channel.
+    pub target: String,
+    /// What went wrong.
+    pub reason: String,
+    /// Whether a later attempt may succeed.
+    pub retryable: bool,
+}
+
+impl DeliveryError {
+    /// A failure worth retrying (timeouts, connection errors, 5xx, 429).
+    pub fn retryable(target: impl Into<String>, reason: impl Into<String>) -> Self {
+        DeliveryError {
+            target: target.into(),
+            reason: reason.into(),
+            retryable: true,
+        }
+    }
+
+    /// A failure no retry will fix (4xx, a route that refuses the case).
+    pub fn permanent(target: impl Into<String>, reason: impl Into<String>) -> Self {
+        DeliveryError {
+            target: target.into(),
+            reason: reason.into(),
+            retryable: false,
+        }
+    }
+}
+
 /// The kind of an [`Error`], stable across versions: bindings map it to an exception class
 /// (`ConfigError`, `ClassifierError`, …) or an error `code` (`CONFIG`, `CLASSIFIER`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -228,10 +384,15 @@ pub enum ErrorKind {
     Io,
     /// A provider request was refused or a reply could not be rendered.
     Channel,
+    /// A ticket store refused a request or failed.
+    Store,
+    /// A delivery to a department or a citizen failed.
+    Delivery,
 }
 
 impl ErrorKind {
-    /// A stable upper-case code (`CONFIG`, `INPUT`, `CLASSIFIER`, `IO`, `CHANNEL`).
+    /// A stable upper-case code (`CONFIG`, `INPUT`, `CLASSIFIER`, `IO`, `CHANNEL`, `STORE`,
+    /// `DELIVERY`).
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::Config => "CONFIG",
@@ -239,6 +400,8 @@ impl ErrorKind {
             ErrorKind::Classifier => "CLASSIFIER",
             ErrorKind::Io => "IO",
             ErrorKind::Channel => "CHANNEL",
+            ErrorKind::Store => "STORE",
+            ErrorKind::Delivery => "DELIVERY",
         }
     }
 }
@@ -259,6 +422,12 @@ pub enum Error {
     /// A provider request was refused or a reply could not be rendered.
     #[error(transparent)]
     Channel(#[from] ChannelError),
+    /// A ticket store refused a request or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A delivery failed.
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -285,6 +454,8 @@ impl Error {
             Error::Classifier(_) => ErrorKind::Classifier,
             Error::Io { .. } => ErrorKind::Io,
             Error::Channel(_) => ErrorKind::Channel,
+            Error::Store(_) => ErrorKind::Store,
+            Error::Delivery(_) => ErrorKind::Delivery,
         }
     }
 }

@@ -50,10 +50,14 @@ pub mod pipeline;
 pub mod route;
 pub mod rules;
 pub mod text;
+#[cfg(feature = "tickets")]
+pub mod ticket;
 
 pub use classify::{Classification, Classifier, Intent, Priority};
 pub use config::Config;
-pub use error::{ChannelError, ConfigError, Error, ErrorKind, InputError, Result};
+pub use error::{
+    ChannelError, ConfigError, DeliveryError, Error, ErrorKind, InputError, Result, StoreError,
+};
 pub use message::{ChannelKind, Message};
 pub use pipeline::{Decision, Explanation, Router};
 pub use rules::RuleSet;

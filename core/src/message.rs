@@ -131,6 +131,35 @@ impl Contact {
     }
 }
 
+/// Says which identifiers a contact has, never their values:
+/// `contact(id, phone)`, or `contact(anonymous)`.
+///
+/// ```
+/// use civic_router::message::Contact;
+/// let c = Contact { phone: Some("+34600111222".into()), email: Some("a@b.es".into()), ..Default::default() };
+/// assert_eq!(c.to_string(), "contact(phone, email)");
+/// assert_eq!(Contact::default().to_string(), "contact(anonymous)");
+/// ```
+impl fmt::Display for Contact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let present: Vec<&str> = [
+            ("id", &self.id),
+            ("phone", &self.phone),
+            ("email", &self.email),
+            ("name", &self.name),
+        ]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+        .collect();
+        if present.is_empty() {
+            f.write_str("contact(anonymous)")
+        } else {
+            write!(f, "contact({})", present.join(", "))
+        }
+    }
+}
+
 impl fmt::Debug for Contact {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = |o: &Option<String>| if o.is_some() { "[REDACTED]" } else { "None" };

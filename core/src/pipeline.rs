@@ -672,7 +672,7 @@ impl Router {
 
 /// Fills `{name}` placeholders; `{{` and `}}` are literal braces. Unknown or empty values
 /// render as nothing.
-fn render<'v>(t: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
+pub(crate) fn render<'v>(t: &str, value: impl Fn(&str) -> Option<&'v str>) -> String {
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
     while let Some(i) = rest.find(['{', '}']) {

@@ -208,3 +208,19 @@ fn emergencies_get_the_112_reply_at_once() {
         assert!(!d.handoff, "{text}");
     }
 }
+
+#[test]
+fn look_alikes_of_emergencies_stay_in_their_queues() {
+    // an injured animal, a lift broken for weeks: urgent to the person, not a 112 case
+    let router = router();
+    for text in [
+        "hay una paloma herida en el balcon que no puede volar",
+        "El ascensor de mi bloque lleva dos semanas roto y mi madre de 85 años no puede salir de casa",
+    ] {
+        let d = router
+            .route(&Message::new("n", ChannelKind::Whatsapp, text))
+            .unwrap();
+        assert_ne!(d.intent.as_str(), "emergency", "{text}: {:?}", d.rules);
+        assert_ne!(d.department, "emergencias_112", "{text}");
+    }
+}

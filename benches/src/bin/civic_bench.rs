@@ -4,7 +4,10 @@
 //! ```text
 //! civic-bench dump --rules 1000 --messages 20000 --seed 42 --out target/compare/r1000
 //! civic-bench measure --dir target/compare/r1000 [--seconds 3]
+//! civic-bench ingest [--messages 2000] [--rounds 10] [--dir target/bench-ingest]
 //! ```
+//!
+//! `ingest` measures durable ingestion into the SQLite ticket store (see `ingest.rs`).
 //!
 //! `measure` prints one JSON line: messages per second through `RuleSet::evaluate` on
 //! pre-normalised text, the total number of (message, pattern) hits (the peers print the
@@ -19,6 +22,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use civic_router::message::Message;
 use civic_router::rules::{RuleInput, RuleSet, Vocabulary};
+
+#[path = "ingest_bench.rs"]
+mod ingest;
+#[path = "ingest_pg.rs"]
+mod ingest_pg;
 
 /// The system allocator, counting the bytes currently allocated.
 struct Counting;
@@ -87,7 +95,19 @@ fn main() -> anyhow::Result<()> {
             let check: usize = arg(&args, "--check", Some(1000))?;
             measure(&dir, seconds, check)
         }
-        _ => bail!("usage: civic-bench dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
+        Some("ingest") => {
+            let n: usize = arg(&args, "--messages", Some(2_000))?;
+            let rounds: usize = arg(&args, "--rounds", Some(10))?;
+            let dir: PathBuf = arg(&args, "--dir", Some(PathBuf::from("target/bench-ingest")))?;
+            ingest::run(n, rounds, &dir)
+        }
+        Some("ingest-pg") => {
+            let url: String = arg(&args, "--url", None)?;
+            let n: usize = arg(&args, "--messages", Some(2_000))?;
+            let dir: PathBuf = arg(&args, "--dir", Some(PathBuf::from("target/bench-ingest")))?;
+            ingest_pg::run(&url, n, &dir)
+        }
+        _ => bail!("usage: civic-bench ingest-pg --url URL [--messages N] | ingest [--messages N] [--rounds R] [--dir DIR] | dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
     }
 }
 

@@ -1,6 +1,6 @@
 """Type stubs of the native module (hand-written; checked by ``mypy.stubtest``)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from os import PathLike
 from typing import Any, Literal, final, overload
@@ -14,9 +14,26 @@ from ._types import (
     LocationDict,
     MessageDict,
     Priority,
+    Provider,
+    ReplyDict,
+    RenderedDict,
+    SegmentInfoDict,
+    StatusDict,
+    IgnoredDict,
 )
 
-__all__ = ["Context", "Decision", "Message", "RuleTrace", "normalize", "Router"]
+__all__ = [
+    "Context",
+    "Decision",
+    "Desk",
+    "Inbound",
+    "Message",
+    "RuleTrace",
+    "Webhook",
+    "normalize",
+    "segment_info",
+    "Router",
+]
 
 __version__: str
 _PanicException: type[BaseException]
@@ -173,4 +190,108 @@ class Router:
     @property
     def classifier_names(self) -> list[str]: ...
 
+@final
+class Desk:
+    """Cases: ingests messages into tickets, changes them, delivers them, reports."""
+
+    def __new__(cls, router: Router, store: str | PathLike[str] | None = None) -> Desk: ...
+    def ingest(self, message: _MessageLike, *, at: datetime | None = None) -> dict[str, Any]: ...
+    def change_status(
+        self,
+        reference: str,
+        status: str,
+        *,
+        actor: str,
+        note: str = ...,
+        at: datetime | None = None,
+    ) -> dict[str, Any]: ...
+    def recategorise(
+        self,
+        reference: str,
+        category: str,
+        *,
+        actor: str,
+        note: str = ...,
+        department: str | None = None,
+    ) -> dict[str, Any]: ...
+    def ticket(self, reference: str) -> dict[str, Any]: ...
+    def tickets_of(self, channel: Channel | str, contact: ContactDict | Mapping[str, Any]) -> list[dict[str, Any]]: ...
+    def conversation_of(
+        self, channel: Channel | str, contact: ContactDict | Mapping[str, Any]
+    ) -> list[dict[str, Any]]: ...
+    def conversation_of_ticket(self, reference: str) -> list[dict[str, Any]]: ...
+    def pending(self) -> list[dict[str, Any]]: ...
+    def dead_letters(self) -> list[dict[str, Any]]: ...
+    def relay_once(
+        self,
+        *,
+        webhooks: Mapping[str, str] | None = None,
+        route: Callable[[dict[str, Any]], object] | None = None,
+        notify: Callable[[dict[str, Any]], object] | None = None,
+        mail_dir: str | PathLike[str] | None = None,
+        max_attempts: int | None = None,
+        base_delay_s: float = 5.0,
+        at: datetime | None = None,
+    ) -> dict[str, int]: ...
+    @overload
+    def report(self, *, month: str | None = None, format: Literal["dict"] = "dict") -> dict[str, Any]: ...
+    @overload
+    def report(self, *, month: str | None = None, format: Literal["table", "json", "html"]) -> str: ...
+    def apply_retention(self, key: bytes, *, now: datetime | None = None) -> int: ...
+
 def normalize(text: str) -> str: ...
+
+
+_Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+@final
+class Inbound:
+    """What one provider request carried."""
+
+    @property
+    def messages(self) -> list[Message]: ...
+    @property
+    def statuses(self) -> list[StatusDict]: ...
+    @property
+    def ignored(self) -> list[IgnoredDict]: ...
+
+@final
+class Webhook:
+    """One provider's webhook endpoint: verify and parse requests, render replies."""
+
+    def __new__(cls, settings: Mapping[str, Any]) -> Webhook: ...
+    @property
+    def provider(self) -> Provider: ...
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def max_body_bytes(self) -> int: ...
+    def receive(
+        self,
+        body: bytes | bytearray | str,
+        *,
+        url: str,
+        headers: _Headers | None = None,
+        method: str = "POST",
+    ) -> Inbound: ...
+    def verify(
+        self,
+        body: bytes | bytearray | str,
+        *,
+        url: str,
+        headers: _Headers | None = None,
+        method: str = "POST",
+    ) -> None: ...
+    def handshake(self, url: str) -> str: ...
+    def render(
+        self,
+        reply: Decision | ReplyDict,
+        *,
+        to: Message | ContactDict | None = None,
+        hours_since_last_inbound: float | None = None,
+        in_reply_to: str | None = None,
+        fallback: str = "Hemos recibido su mensaje.",
+        ticket: str | None = None,
+    ) -> RenderedDict: ...
+
+def segment_info(text: str) -> SegmentInfoDict: ...

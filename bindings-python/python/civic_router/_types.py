@@ -20,6 +20,14 @@ __all__ = [
     "ClassificationDict",
     "ClassifierProtocol",
     "ClassifierLike",
+    "Provider",
+    "ReplyDict",
+    "LinkDict",
+    "ReplyOptionDict",
+    "RenderedDict",
+    "SegmentInfoDict",
+    "StatusDict",
+    "IgnoredDict",
 ]
 
 Channel = Literal["whatsapp", "sms", "voice", "app", "web", "email", "in_person"]
@@ -98,3 +106,84 @@ ClassifierLike = Union[
     ClassifierProtocol, Callable[["Context"], Optional[ClassificationDict]]
 ]
 """What ``Router.with_classifier`` accepts."""
+
+
+Provider = Literal["whatsapp", "sms", "voice", "open311", "web"]
+
+
+class LinkDict(TypedDict):
+    """A self-service link in a reply."""
+
+    title: str
+    url: str
+
+
+class _ReplyOptionRequired(TypedDict):
+    id: str
+    title: str
+
+
+class ReplyOptionDict(_ReplyOptionRequired, total=False):
+    """A quick-reply option: a button on WhatsApp, a number by SMS, a spoken choice by voice."""
+
+    description: str
+
+
+class _ReplyRequired(TypedDict):
+    text: str
+
+
+class ReplyDict(_ReplyRequired, total=False):
+    """A reply, independent of the channel (what ``Webhook.render`` takes besides a Decision)."""
+
+    links: list[LinkDict]
+    options: list[ReplyOptionDict]
+    ticket: str
+    handoff: bool
+    end: bool
+
+
+class SegmentInfoDict(TypedDict):
+    """What an SMS text costs (``segment_info``)."""
+
+    encoding: Literal["gsm7", "ucs2"]
+    units: int
+    characters: int
+    segments: int
+    parts: list[int]
+    non_gsm: list[str]
+
+
+class _RenderedRequired(TypedDict):
+    status: int
+    content_type: str
+    body: str
+
+
+class RenderedDict(_RenderedRequired, total=False):
+    """A rendered reply: the HTTP response to give (TwiML, XML, JSON) or, for WhatsApp, the
+    JSON to POST to the Graph API; ``segments`` for SMS."""
+
+    segments: SegmentInfoDict
+
+
+class _StatusRequired(TypedDict):
+    channel: Channel
+    message_id: str
+    state: Any
+
+
+class StatusDict(_StatusRequired, total=False):
+    """A delivery or call status callback (``Inbound.statuses``)."""
+
+    recipient: str
+    timestamp: int
+    correlation: str
+    errors: list[dict[str, Any]]
+
+
+class IgnoredDict(TypedDict):
+    """An item a request carried that is neither a message nor a status."""
+
+    id: str | None
+    reason: str

@@ -2,7 +2,11 @@
 :class:`CivicRouterError`.
 
 Each carries the core's message (``str(err)``) and a stable ``code`` (``CONFIG``, ``INPUT``,
-``CLASSIFIER``, ``IO``, ``INTERNAL``), the same codes the Node binding uses.
+``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``,
+``INTERNAL``), the same codes the Node binding uses.
+A refused provider request is a :class:`ChannelError` whose subclass says why
+(:class:`SignatureError`, :class:`ParseError`, :class:`PayloadTooLargeError`,
+:class:`ReplyError`) and whose ``http_status`` is what the webhook should answer.
 
 An exception raised *by a Python classifier plug-in* is not wrapped: the router raises the
 plug-in's original exception again, with its traceback. A plug-in that returns something
@@ -20,7 +24,14 @@ __all__ = [
     "InputError",
     "ClassifierError",
     "IoError",
+    "ChannelError",
+    "SignatureError",
+    "ParseError",
+    "PayloadTooLargeError",
+    "ReplyError",
     "InternalError",
+    "StoreError",
+    "DeliveryError",
 ]
 
 
@@ -77,7 +88,75 @@ class IoError(CivicRouterError, OSError):
     code = "IO"
 
 
+class ChannelError(CivicRouterError, ValueError):
+    """A provider request was refused, or a reply cannot be rendered on its channel.
+
+    ``channel`` is the channel (``whatsapp``, ``sms``, …), ``field`` the field at fault (a
+    path such as ``entry[0].changes[0].value.messages[1].from``), ``kind`` the core's kind
+    (``malformed``, ``too_large``, ``unauthorized``, ``unsupported``, ``not_found``,
+    ``reply``) and ``http_status`` the status the webhook endpoint should answer with.
+    """
+
+    code = "CHANNEL"
+
+    def __init__(
+        self,
+        message: str,
+        channel: str = "",
+        field: str = "",
+        kind: str = "",
+        http_status: int = 400,
+    ) -> None:
+        super().__init__(message)
+        self.channel = channel
+        self.field = field
+        self.kind = kind
+        self.http_status = http_status
+
+
+class SignatureError(ChannelError):
+    """A signature, verify token or API key is missing or wrong (answer 403)."""
+
+
+class ParseError(ChannelError):
+    """The request is not what the provider sends: bad JSON or form, a missing or ill-typed
+    field, invalid UTF-8 (answer 400)."""
+
+
+class PayloadTooLargeError(ParseError):
+    """The body is larger than the channel's limit; refused before parsing (answer 413)."""
+
+
+class ReplyError(ChannelError):
+    """A reply cannot be rendered within the channel's rules (no template outside
+    WhatsApp's 24-hour window, no recipient)."""
+
+
 class InternalError(CivicRouterError):
     """A bug in civic-router (a Rust panic), reported instead of crashing the interpreter."""
 
     code = "INTERNAL"
+
+
+class StoreError(CivicRouterError):
+    """A ticket store refused a request or failed. ``kind`` says which: ``unknown_ticket``,
+    ``refused_transition``, ``unknown_department``, ``corrupt`` (not a store, or damaged),
+    ``backend`` (the database failed) or ``invalid``."""
+
+    code = "STORE"
+
+    def __init__(self, message: str, kind: str = "backend") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class DeliveryError(CivicRouterError):
+    """A case or a notification could not be delivered; ``retryable`` says whether a later
+    attempt may succeed."""
+
+    code = "DELIVERY"
+
+    def __init__(self, message: str, target: str = "", retryable: bool = True) -> None:
+        super().__init__(message)
+        self.target = target
+        self.retryable = retryable

@@ -42,6 +42,7 @@ use crate::pipeline::Decision;
 
 pub mod open311;
 pub mod segments;
+pub mod settings;
 pub mod signature;
 pub mod sms;
 pub mod voice;

@@ -96,10 +96,13 @@ pub struct Service {
     /// `service_name`: the category's human name.
     pub name: String,
     /// `description`.
+    #[serde(default)]
     pub description: String,
     /// `group`: the department that handles it, when the routing table says.
+    #[serde(default)]
     pub group: Option<String>,
     /// `keywords`.
+    #[serde(default)]
     pub keywords: Vec<String>,
 }
 

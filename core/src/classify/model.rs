@@ -378,18 +378,23 @@ impl Head {
                 |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
             );
         let k = self.classes.len();
-        let mut contrib: Vec<(String, f32)> = x
+        // weigh every feature, but name (allocate) only the `top` kept
+        let mut contrib: Vec<(u32, f32)> = x
             .iter()
-            .map(|&(f, v)| {
-                (
-                    names[f as usize].clone(),
-                    self.weights[f as usize * k + bi] * v,
-                )
-            })
-            .filter(|(_, c)| *c > 0.0)
+            .map(|&(f, v)| (f, self.weights[f as usize * k + bi] * v))
+            .filter(|&(_, c)| c > 0.0)
             .collect();
-        contrib.sort_by(|a, b| b.1.total_cmp(&a.1));
-        contrib.truncate(top);
+        let strongest_first =
+            |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if contrib.len() > top {
+            contrib.select_nth_unstable_by(top, strongest_first);
+            contrib.truncate(top);
+        }
+        contrib.sort_unstable_by(strongest_first);
+        let contrib: Vec<(String, f32)> = contrib
+            .into_iter()
+            .map(|(f, c)| (names[f as usize].clone(), c))
+            .collect();
         (
             Scored {
                 label: self.classes[bi].clone(),

@@ -1,0 +1,332 @@
+//! The PostgreSQL store against a real server: the conformance suite every store passes, and
+//! what several instances sharing one database must get right.
+//!
+//! Runs when `CIVIC_ROUTER_POSTGRES_URL` is set (`.ci/run` sets it to the test machine's
+//! server); otherwise each test says it was skipped. Every test works in schemas of its own
+//! (random names) and drops them, so runs in parallel do not meet.
+#![cfg(feature = "postgres")]
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{Duration, TimeZone, Utc};
+use civic_router::error::StoreErrorKind;
+use civic_router::ticket::{
+    block_on, conformance, open_store, Desk, PgOptions, PgStore, StoreUrl, TicketStore,
+};
+use civic_router::{ChannelKind, Message, Router};
+
+fn url() -> Option<String> {
+    match std::env::var("CIVIC_ROUTER_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            eprintln!("SKIPPED: CIVIC_ROUTER_POSTGRES_URL is not set (no PostgreSQL server given)");
+            None
+        }
+    }
+}
+
+fn schema_name(tag: &str) -> String {
+    format!("civic_test_{tag}_{}_{}", std::process::id(), fastrand_u32())
+}
+
+fn fastrand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.finish() as u32
+}
+
+fn open(url: &str, schema: &str) -> PgStore {
+    PgStore::connect_with(
+        url,
+        PgOptions {
+            schema: schema.to_string(),
+            pool_size: 4,
+            ..PgOptions::default()
+        },
+    )
+    .expect("connect to the test server")
+}
+
+/// Drops the schemas a test made, even when it fails.
+struct Cleanup(Mutex<Vec<PgStore>>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for s in self.0.lock().unwrap().drain(..) {
+            s.drop_schema().ok();
+        }
+    }
+}
+
+#[test]
+fn postgres_store_conformance() {
+    let Some(url) = url() else { return };
+    let made = Cleanup(Mutex::new(Vec::new()));
+    let failures = block_on(conformance::run_all(&|| {
+        let s = open(&url, &schema_name("conf"));
+        made.0.lock().unwrap().push(s.clone());
+        Arc::new(s)
+    }));
+    for (check, _) in conformance::CHECKS {
+        let verdict = failures
+            .iter()
+            .find(|f| f.0 == *check)
+            .map_or("ok".to_string(), |f| format!("FAILED: {}", f.1));
+        println!("postgres: {check}: {verdict}");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn migrations_are_versioned_and_idempotent_and_refuse_a_newer_schema() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("mig");
+    let a = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![a.clone()]));
+    assert_eq!(a.schema_version().unwrap(), 1);
+    // a second instance starting on the same schema applies nothing and agrees
+    let b = open(&url, &schema);
+    assert_eq!(b.migrate().unwrap(), 1);
+    assert_eq!(b.schema_version().unwrap(), 1);
+    // a schema written by a newer build is refused, not misread
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "INSERT INTO \"{schema}\".schema_version (version, applied_at) VALUES (99, 'later')"
+        ))
+        .unwrap();
+    }
+    let err = PgStore::connect_with(
+        &url,
+        PgOptions {
+            schema: schema.clone(),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Corrupt, "{err}");
+    assert!(err.to_string().contains("version 99"), "{err}");
+    drop(made);
+}
+
+#[test]
+fn bad_urls_and_unreachable_servers_are_typed_errors_without_the_password() {
+    let err = PgStore::connect("postgres://app:s3cret@127.0.0.1:1/x").unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Backend);
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    assert!(err.to_string().contains("app:***@"), "{err}");
+    let err = PgStore::connect("postgres://u@h:notaport/x").unwrap_err();
+    assert_eq!(err.kind, StoreErrorKind::Invalid, "{err}");
+    assert!(open_store("oracle://x").is_err());
+    assert_eq!(
+        "postgres://u@h/x".parse::<StoreUrl>().unwrap().kind(),
+        "postgres"
+    );
+}
+
+#[test]
+fn a_statement_past_the_timeout_is_cancelled_with_a_clear_error() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("timeout");
+    let s = PgStore::connect_with(
+        &url,
+        PgOptions {
+            schema: schema.clone(),
+            statement_timeout: std::time::Duration::from_millis(200),
+            ..PgOptions::default()
+        },
+    )
+    .unwrap();
+    let made = Cleanup(Mutex::new(vec![s.clone()]));
+    // hold the lock on a sequence row from another session, then ingest: the insert waits,
+    // and the timeout ends the wait instead of hanging the webhook
+    let mut blocker = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let mut tx = blocker.transaction().unwrap();
+    tx.batch_execute(&format!(
+        "LOCK TABLE \"{schema}\".sequences IN ACCESS EXCLUSIVE MODE"
+    ))
+    .unwrap();
+    let desk = Desk::with_store(Arc::new(router()), Arc::new(s)).unwrap();
+    let err =
+        block_on(desk.ingest(&msg("timeout-1", "farola apagada en la calle Feria"))).unwrap_err();
+    assert!(err.to_string().contains("statement timeout"), "{err}");
+    tx.rollback().unwrap();
+    drop(made);
+}
+
+fn router() -> Router {
+    Router::from_toml(conformance::CONFIG).expect("conformance configuration")
+}
+
+fn msg(id: &str, text: &str) -> Message {
+    let mut m = Message::new(id, ChannelKind::Whatsapp, text);
+    m.contact.phone = Some(format!("+3460000{:04}", id.len() * 7 % 10_000));
+    m.received_at = Some(
+        Utc.with_ymd_and_hms(2026, 11, 27, 10, 0, 0)
+            .unwrap()
+            .fixed_offset(),
+    );
+    m
+}
+
+/// Four instances (each its own pool: its own connections) receive the same 300 webhooks,
+/// each delivered three times to instances chosen at random, all at once: exactly one ticket
+/// per incident, one inbox row per provider id, and references without gaps or repeats.
+#[test]
+fn instances_racing_on_retried_webhooks_make_each_ticket_once() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("race");
+    let instances: Vec<PgStore> = (0..4).map(|_| open(&url, &schema)).collect();
+    let made = Cleanup(Mutex::new(vec![instances[0].clone()]));
+    let router = Arc::new(router());
+    let n = 300;
+    let messages: Vec<Message> = (0..n)
+        .map(|i| {
+            msg(
+                &format!("wamid.{i:05}"),
+                if i % 3 == 0 {
+                    "hola, ¿qué horario tiene el 010?"
+                } else {
+                    "la farola de mi calle está apagada"
+                },
+            )
+        })
+        .collect();
+    // three deliveries of each, spread over the instances by a fixed shuffle
+    let mut deliveries: Vec<Vec<Message>> = vec![Vec::new(); 4];
+    let mut seed = 0x2545_f491_u64;
+    for copy in 0..3 {
+        for m in &messages {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            deliveries[((seed >> 3) as usize + copy) % 4].push(m.clone());
+        }
+    }
+    std::thread::scope(|s| {
+        for (store, batch) in instances.iter().zip(deliveries) {
+            let desk = Desk::with_store(router.clone(), Arc::new(store.clone())).unwrap();
+            s.spawn(move || {
+                for m in batch {
+                    block_on(desk.ingest(&m)).expect("ingest");
+                }
+            });
+        }
+    });
+    let store = &instances[0];
+    let tickets = block_on(store.tickets()).unwrap();
+    let incidents = messages
+        .iter()
+        .filter(|m| m.text.contains("farola"))
+        .count();
+    assert_eq!(tickets.len(), incidents, "one ticket per incident");
+    let refs: HashSet<String> = tickets.iter().map(|t| t.reference.to_string()).collect();
+    assert_eq!(refs.len(), incidents, "references are unique");
+    let inbound: Vec<_> = block_on(store.entries())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.direction == civic_router::ticket::Direction::Inbound)
+        .collect();
+    assert_eq!(inbound.len(), n, "one inbox row per provider message id");
+    // every incident's delivery to the department is queued once
+    let pending = block_on(store.pending()).unwrap();
+    let deliveries = pending
+        .iter()
+        .filter(|o| o.kind == civic_router::ticket::OutboxKind::Delivery)
+        .count();
+    assert_eq!(deliveries, incidents);
+    drop(made);
+}
+
+/// Three relays claim the same outbox at once with a lease: every row is claimed by exactly
+/// one of them, and a row is claimed again only after its lease ends without `mark_sent`.
+#[test]
+fn relays_in_several_instances_claim_each_row_once() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("relay");
+    let instances: Vec<PgStore> = (0..3).map(|_| open(&url, &schema)).collect();
+    let made = Cleanup(Mutex::new(vec![instances[0].clone()]));
+    let desk = Desk::with_store(Arc::new(router()), Arc::new(instances[0].clone())).unwrap();
+    for i in 0..120 {
+        block_on(desk.ingest(&msg(&format!("m{i}"), "contenedor lleno en la esquina"))).unwrap();
+    }
+    let total = block_on(instances[0].pending()).unwrap().len();
+    assert!(total >= 120);
+    let now = Utc::now() + Duration::hours(1);
+    let claimed: Mutex<BTreeMap<i64, usize>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for store in &instances {
+            let claimed = &claimed;
+            s.spawn(move || loop {
+                let batch =
+                    block_on(store.claim_due(now, 7, Duration::minutes(10))).expect("claim");
+                if batch.is_empty() {
+                    break;
+                }
+                for item in batch {
+                    *claimed.lock().unwrap().entry(item.id).or_default() += 1;
+                    block_on(store.mark_sent(item.id, now)).expect("mark sent");
+                }
+            });
+        }
+    });
+    let claimed = claimed.into_inner().unwrap();
+    assert_eq!(claimed.len(), total, "every row claimed");
+    assert!(claimed.values().all(|&c| c == 1), "no row claimed twice");
+    assert!(block_on(instances[1].pending()).unwrap().is_empty());
+    // a relay that dies after claiming: the row comes back when the lease ends
+    block_on(desk.ingest(&msg("late", "farola apagada"))).unwrap();
+    let first = block_on(instances[1].claim_due(now, 10, Duration::minutes(5))).unwrap();
+    assert!(!first.is_empty());
+    assert!(
+        block_on(instances[2].claim_due(now, 10, Duration::minutes(5)))
+            .unwrap()
+            .is_empty()
+    );
+    let again =
+        block_on(instances[2].claim_due(now + Duration::minutes(6), 10, Duration::minutes(5)))
+            .unwrap();
+    assert_eq!(
+        again.iter().map(|o| o.id).collect::<Vec<_>>(),
+        first.iter().map(|o| o.id).collect::<Vec<_>>()
+    );
+    drop(made);
+}
+
+/// Called from a tokio runtime (the bindings, an async web service), the store's blocking
+/// calls go to the runtime's blocking pool; many at once all land.
+#[test]
+fn from_a_tokio_runtime_calls_run_on_the_blocking_pool() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("tokio");
+    let store = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![store.clone()]));
+    let desk = Arc::new(Desk::with_store(Arc::new(router()), Arc::new(store.clone())).unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let jobs: Vec<_> = (0..40)
+            .map(|i| {
+                let desk = desk.clone();
+                tokio::spawn(
+                    async move { desk.ingest(&msg(&format!("rt{i}"), "farola apagada")).await },
+                )
+            })
+            .collect();
+        for j in jobs {
+            j.await.unwrap().unwrap();
+        }
+    });
+    assert_eq!(block_on(store.tickets()).unwrap().len(), 40);
+    drop(made);
+}
