@@ -72,6 +72,13 @@ pub struct Config {
     /// The knowledge-base file's (name, contents), read from `faq.path` (not part of the file).
     #[serde(skip)]
     pub faq_source: Option<(String, String)>,
+    /// The appointment offices (cita previa).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointments: Option<AppointmentsSection>,
+    /// The offices file's (name, contents), read from `appointments.offices` (not part of
+    /// the file).
+    #[serde(skip)]
+    pub offices_source: Option<(String, String)>,
     /// Cases: references, duplicates, follow-up templates, retention, delivery retries.
     #[serde(default)]
     pub tickets: TicketsSection,
@@ -223,6 +230,22 @@ pub struct FaqSection {
     /// the category). Default true: a second opinion that keeps answers on topic.
     #[serde(default = "default_true")]
     pub match_category: bool,
+}
+
+/// `[appointments]`: the offices file ([`crate::appointment::Offices`]) and how long a booking
+/// conversation waits for an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentsSection {
+    /// The offices file (TOML, or JSON by its extension), relative to the configuration file.
+    pub offices: String,
+    /// Minutes a booking conversation waits for the citizen's answer (default 15).
+    #[serde(default = "default_conversation_minutes")]
+    pub conversation_minutes: u32,
+}
+
+fn default_conversation_minutes() -> u32 {
+    15
 }
 
 fn default_faq_threshold() -> f32 {
@@ -605,6 +628,16 @@ impl Config {
                     file: origin.to_string(),
                     field: "model.path".into(),
                     reason: format!("cannot read model file `{}`: {e}", m.path),
+                }),
+            }
+        }
+        if let Some(a) = cfg.appointments.clone() {
+            match loader(&a.offices) {
+                Ok(text) => cfg.offices_source = Some((a.offices.clone(), text)),
+                Err(e) => issues.push(ConfigIssue {
+                    file: origin.to_string(),
+                    field: "appointments.offices".into(),
+                    reason: format!("cannot read offices file `{}`: {e}", a.offices),
                 }),
             }
         }

@@ -691,7 +691,7 @@ impl KnowledgeBase {
     ///
     /// ```
     /// let kb = civic_router::faq::KnowledgeBase::new(vec![], "empty").unwrap();
-    /// assert_eq!(kb.gap_key("¿Hola, dónde se recogen los MUEBLES viejos?"), "mueble recog viej");
+    /// assert_eq!(kb.gap_key("¿Hola, dónde se recogen los MUEBLES viejos?"), "muebl recog viej");
     /// ```
     pub fn gap_key(&self, question: &str) -> String {
         let mut t: Vec<String> = Vec::new();
@@ -875,6 +875,25 @@ fn check_entries(entries: &[FaqEntry], origin: &str) -> Result<(), ConfigError> 
 }
 
 impl FaqHit {
+    /// Whether the hit is confident enough to answer: its confidence reaches the threshold,
+    /// and a hit on one single term must cover at least half the question (one shared word
+    /// such as "sacar" or "pagar" is not an answer).
+    ///
+    /// ```
+    /// let kb = civic_router::faq::KnowledgeBase::from_toml_str(r#"
+    ///     [[entry]]
+    ///     id = "volante"
+    ///     category = "tramites"
+    ///     questions = ["¿cómo saco el volante de empadronamiento?"]
+    ///     answer = "En la sede electrónica."
+    /// "#, "t.toml").unwrap();
+    /// assert!(kb.search("volante empadronamiento").unwrap().answers(0.3));
+    /// assert!(!kb.search("¿dónde se saca el pasaporte para el viaje?").unwrap().answers(0.3));
+    /// ```
+    pub fn answers(&self, threshold: f32) -> bool {
+        self.confidence >= threshold && (self.matched.len() >= 2 || self.confidence >= 0.5)
+    }
+
     /// The answer for a channel: the short form by SMS, the spoken form by voice (no URLs),
     /// the full answer elsewhere.
     ///
@@ -1300,7 +1319,7 @@ impl Faq {
         for g in self.gaps.top(usize::MAX >> 1)? {
             if kb
                 .search(&g.example)
-                .is_some_and(|h| h.confidence >= self.threshold)
+                .is_some_and(|h| h.answers(self.threshold))
                 && self.gaps.resolve(&g.key)?
             {
                 resolved += 1;
@@ -1325,7 +1344,7 @@ impl Faq {
     ) -> Result<Option<FaqHit>, Error> {
         let kb = self.kb.load();
         match kb.search(question) {
-            Some(h) if h.confidence >= self.threshold => Ok(Some(h)),
+            Some(h) if h.answers(self.threshold) => Ok(Some(h)),
             _ => {
                 self.record_gap(question, category, at)?;
                 Ok(None)

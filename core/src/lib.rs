@@ -38,6 +38,7 @@
 
 #![warn(missing_docs)]
 
+pub mod appointment;
 #[cfg(feature = "channels")]
 pub mod channel;
 pub mod classify;

@@ -196,9 +196,9 @@ fn faq_answer(
         trace.reason = "no entry shares a term with the message".into();
         return (None, trace);
     };
-    if h.confidence < cfg.threshold {
+    if !h.answers(cfg.threshold) {
         trace.reason = format!(
-            "best entry `{}` matched {:.2} of the question, below the threshold {:.2} [{}]",
+            "best entry `{}` matched {:.2} of the question: below the threshold {:.2}, or one term under half [{}]",
             h.entry.id,
             h.confidence,
             cfg.threshold,

@@ -133,6 +133,18 @@ impl WeeklyHours {
         Ok(h)
     }
 
+    /// The opening spans of a weekday (0 = Monday), in minutes after midnight.
+    ///
+    /// ```
+    /// use civic_router::route::WeeklyHours;
+    /// let h = WeeklyHours::parse(&["mon-fri 09:00-14:00"]).unwrap();
+    /// assert_eq!(h.spans(0), &[(540, 840)]);
+    /// assert!(h.spans(6).is_empty());
+    /// ```
+    pub fn spans(&self, weekday: usize) -> &[(u32, u32)] {
+        self.days.get(weekday).map_or(&[], |d| d.as_slice())
+    }
+
     /// Whether a local time falls inside the hours.
     pub fn is_open(&self, at: NaiveDateTime) -> bool {
         let d = at.weekday().num_days_from_monday() as usize;
