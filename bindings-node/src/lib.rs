@@ -18,4 +18,5 @@ pub mod convert;
 pub mod errors;
 pub mod plugins;
 pub mod router;
+pub mod selfservice;
 pub mod tickets;

@@ -62,6 +62,7 @@ static TOO_LARGE_ERROR: ExceptionClass = ExceptionClass::new("PayloadTooLargeErr
 static REPLY_ERROR: ExceptionClass = ExceptionClass::new("ReplyError");
 static STORE_ERROR: ExceptionClass = ExceptionClass::new("StoreError");
 static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
+static APPOINTMENT_ERROR: ExceptionClass = ExceptionClass::new("AppointmentError");
 
 /// Converts a core error into the matching Python exception.
 ///
@@ -69,6 +70,7 @@ static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
 /// * `Input` → `InputError`; `Io` → `IoError`;
 /// * `Store` → `StoreError(message, kind)` (`unknown_ticket`, `refused_transition`, …);
 /// * `Delivery` → `DeliveryError(message, target, retryable)`;
+/// * `Appointment` → `AppointmentError(message, kind)` (`slot_taken`, `not_found`, …);
 /// * `Classifier` → the plug-in's original exception when one was raised, else
 ///   `ClassifierError(message, classifier)`;
 /// * a kind this binding does not know yet → `CivicRouterError`.
@@ -92,7 +94,27 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::Channel(e) => channel_err(py, e),
         Error::Store(e) => STORE_ERROR.err(py, (e.to_string(), e.kind.as_str())),
         Error::Delivery(e) => DELIVERY_ERROR.err(py, (e.to_string(), e.target, e.retryable)),
+        Error::Appointment(e) => APPOINTMENT_ERROR.err(py, (e.to_string(), appointment_kind(&e))),
         e => CIVIC_ROUTER_ERROR.err(py, (e.to_string(),)),
+    }
+}
+
+/// The kind of an appointment error, as Python sees it.
+fn appointment_kind(e: &civic_router::error::AppointmentError) -> &'static str {
+    use civic_router::error::AppointmentError as A;
+    match e {
+        A::UnknownOffice(_) => "unknown_office",
+        A::UnknownService(_) => "unknown_service",
+        A::UnknownDistrict(_) => "unknown_district",
+        A::NotOffered { .. } => "not_offered",
+        A::NoSlot { .. } => "no_slot",
+        A::SlotTaken { .. } => "slot_taken",
+        A::NotASlot { .. } => "not_a_slot",
+        A::NotFound(_) => "not_found",
+        A::InvalidState { .. } => "invalid_state",
+        A::ConversationExpired => "conversation_expired",
+        A::Config(_) => "config",
+        _ => "store",
     }
 }
 

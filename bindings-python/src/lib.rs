@@ -16,6 +16,7 @@ mod errors;
 mod message;
 mod plugins;
 mod router;
+mod selfservice;
 mod tickets;
 
 use pyo3::prelude::*;
@@ -31,6 +32,8 @@ mod _native {
     use crate::message::{PyContext, PyDecision, PyMessage, PyRuleTrace};
     #[pymodule_export]
     use crate::router::{normalize, PyRouter};
+    #[pymodule_export]
+    use crate::selfservice::{PyAppointments, PyKnowledgeBase};
     #[pymodule_export]
     use crate::tickets::PyDesk;
 

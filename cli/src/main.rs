@@ -107,6 +107,11 @@ enum Command {
         /// The message text.
         text: String,
     },
+    /// The knowledge base: ask it, list the unanswered questions, score it on a corpus.
+    Faq {
+        #[command(subcommand)]
+        command: FaqCommand,
+    },
     /// Route the Seville sample messages (embedded) and show each decision with its
     /// explanation, then a summary per channel, intent and department.
     Demo {
@@ -119,6 +124,62 @@ enum Command {
     },
     #[command(flatten)]
     Cases(cases::CaseCommand),
+}
+
+#[derive(Subcommand)]
+enum FaqCommand {
+    /// Ask a question: the best entries with their scores, and what the router does with it.
+    /// An unanswered question is counted in the gap log (`--gaps`).
+    Ask {
+        /// Configuration file (TOML) with a `[faq]` section.
+        #[arg(long)]
+        config: PathBuf,
+        /// Channel of the message (the answer is rendered for it).
+        #[arg(long, default_value = "whatsapp")]
+        channel: String,
+        /// SQLite gap log where unanswered questions are counted.
+        #[arg(long)]
+        gaps: Option<PathBuf>,
+        /// How many entries to show.
+        #[arg(long, default_value_t = 3)]
+        top: usize,
+        /// The question.
+        text: String,
+    },
+    /// The most asked questions the knowledge base could not answer.
+    Gaps {
+        /// SQLite gap log.
+        #[arg(long)]
+        gaps: PathBuf,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Print JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Route the `information` messages of a labelled corpus: how many are answered
+    /// automatically, and how many answers are in the message's gold category.
+    Eval {
+        /// Configuration file (TOML) with a `[faq]` section.
+        #[arg(long)]
+        config: PathBuf,
+        /// The labelled corpus (JSON Lines).
+        corpus: PathBuf,
+        /// Print every answered message (id, gold category, entry, confidence, text) for a
+        /// hand check, and every unanswered one with `--unanswered`.
+        #[arg(long)]
+        show: bool,
+        /// With --show: the unanswered ones too.
+        #[arg(long)]
+        unanswered: bool,
+        /// Count the unanswered questions in this SQLite gap log.
+        #[arg(long)]
+        gaps: Option<PathBuf>,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -169,6 +230,24 @@ fn main() -> ExitCode {
             text,
         } => dry_run(&config, &channel, all, &text),
         Command::Demo { config, messages } => demo(config.as_deref(), messages.as_deref()),
+        Command::Faq { command } => match command {
+            FaqCommand::Ask {
+                config,
+                channel,
+                gaps,
+                top,
+                text,
+            } => faq_ask(&config, &channel, gaps.as_deref(), top, &text),
+            FaqCommand::Gaps { gaps, limit, json } => faq_gaps(&gaps, limit, json),
+            FaqCommand::Eval {
+                config,
+                corpus,
+                show,
+                unanswered,
+                gaps,
+                json,
+            } => faq_eval(&config, &corpus, show, unanswered, gaps.as_deref(), json),
+        },
         Command::Cases(c) => cases::run(c),
     };
     match result {
@@ -559,6 +638,216 @@ fn dry_run(config: &Path, channel: &str, all: bool, text: &str) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
+fn gap_log(path: &Path) -> Result<civic_router::faq::SqliteGapLog> {
+    civic_router::faq::SqliteGapLog::open(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn faq_ask(
+    config: &Path,
+    channel: &str,
+    gaps: Option<&Path>,
+    top: usize,
+    text: &str,
+) -> Result<ExitCode> {
+    use civic_router::faq::GapLog as _;
+    let router = load(config)?;
+    let Some(kb) = router.knowledge_base() else {
+        bail!("{}: no [faq] section", config.display());
+    };
+    let channel: ChannelKind = channel.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("normalised: {}", router.normalize(text));
+    for (i, h) in kb.search_top(text, top).iter().enumerate() {
+        println!(
+            "{}. {} ({}) score {:.2} confidence {:.2} [{}]",
+            i + 1,
+            h.entry.id,
+            h.entry.category,
+            h.score,
+            h.confidence,
+            h.matched.join(", ")
+        );
+    }
+    let d = router
+        .route(&Message::new("faq-ask", channel, text))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "decision: {} / {}{}",
+        d.intent,
+        d.category,
+        if d.auto_answered {
+            " — ANSWERED AUTOMATICALLY"
+        } else {
+            ""
+        }
+    );
+    if let Some(t) = &d.explanation.faq {
+        println!("faq: {}", t.reason);
+    }
+    if let Some(a) = &d.answer {
+        println!("answer ({channel}): {}", a.text);
+        for l in &a.links {
+            println!("  link: {} {}", l.title, l.url);
+        }
+    } else if d.intent == civic_router::Intent::Information {
+        if let Some(p) = gaps {
+            let log = gap_log(p)?;
+            let key = kb.gap_key(text);
+            let n = log
+                .record(&key, text, Some(&d.category), chrono::Utc::now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("unanswered: counted in {} ({n} times so far)", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn faq_gaps(gaps: &Path, limit: usize, json: bool) -> Result<ExitCode> {
+    use civic_router::faq::GapLog as _;
+    let log = gap_log(gaps)?;
+    let top = log.top(limit).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if json {
+        for g in &top {
+            println!("{}", serde_json::to_string(g)?);
+        }
+    } else {
+        println!(
+            "{:>6}  {:<20}  question (first wording)   [terms]",
+            "asked", "category"
+        );
+        for g in &top {
+            println!(
+                "{:>6}  {:<20}  {}   [{}]",
+                g.count,
+                g.category.as_deref().unwrap_or("-"),
+                one_line(&g.example, 90),
+                g.key
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn faq_eval(
+    config: &Path,
+    corpus: &Path,
+    show: bool,
+    unanswered: bool,
+    gaps: Option<&Path>,
+    json: bool,
+) -> Result<ExitCode> {
+    use civic_router::faq::GapLog as _;
+    let router = load(config)?;
+    let Some(kb) = router.knowledge_base() else {
+        bail!("{}: no [faq] section", config.display());
+    };
+    let log = gaps.map(gap_log).transpose()?;
+    let gold: Vec<LabelledMessage> = read_corpus(corpus)?
+        .into_iter()
+        .filter(|g| g.intent == "information")
+        .collect();
+    let (mut answered, mut on_category) = (0usize, 0usize);
+    let mut routed_information = 0usize;
+    let mut per_cat: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
+    let mut search_time = std::time::Duration::ZERO;
+    for g in &gold {
+        let d = router
+            .route(&g.message)
+            .map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
+        let t = std::time::Instant::now();
+        let _ = kb.search(&g.message.text);
+        search_time += t.elapsed();
+        routed_information += (d.intent == civic_router::Intent::Information) as usize;
+        let e = per_cat.entry(g.category.clone()).or_default();
+        e.0 += 1;
+        match &d.answer {
+            Some(a) => {
+                answered += 1;
+                e.1 += 1;
+                let ok = a.category == g.category;
+                on_category += ok as usize;
+                e.2 += ok as usize;
+                if show {
+                    println!(
+                        "ANSWERED\t{}\t{}\t{}\t{}\t{:.2}\t{}",
+                        g.message.id,
+                        g.category,
+                        if ok { "same" } else { "OTHER" },
+                        a.entry,
+                        a.confidence,
+                        one_line(&g.message.text, 120)
+                    );
+                }
+            }
+            None => {
+                if show && unanswered {
+                    println!(
+                        "no\t{}\t{}\t{}\t{}",
+                        g.message.id,
+                        g.category,
+                        d.explanation
+                            .faq
+                            .as_ref()
+                            .map_or("not routed as information".to_string(), |t| t
+                                .reason
+                                .clone()),
+                        one_line(&g.message.text, 120)
+                    );
+                }
+                if let Some(log) = &log {
+                    log.record(
+                        &kb.gap_key(&g.message.text),
+                        &g.message.text,
+                        Some(&d.category),
+                        chrono::Utc::now(),
+                    )
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                }
+            }
+        }
+    }
+    let n = gold.len().max(1) as f64;
+    let share = answered as f64 / n;
+    let precision = on_category as f64 / answered.max(1) as f64;
+    let per_search_us = search_time.as_secs_f64() * 1e6 / n;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "information_messages": gold.len(),
+                "routed_as_information": routed_information,
+                "answered_automatically": answered,
+                "answered_share": share,
+                "answers_in_gold_category": on_category,
+                "category_precision": precision,
+                "entries": kb.len(),
+                "search_microseconds": per_search_us,
+                "per_category": per_cat.iter().map(|(k, v)| (k.clone(), serde_json::json!({"messages": v.0, "answered": v.1, "in_category": v.2}))).collect::<serde_json::Map<_, _>>(),
+            }))?
+        );
+    } else {
+        println!(
+            "{} information messages ({} routed as information), knowledge base of {} entries",
+            gold.len(),
+            routed_information,
+            kb.len()
+        );
+        println!(
+            "answered automatically: {answered} ({:.1}%); in the message's category: {on_category} ({:.1}% of the answers)",
+            share * 100.0,
+            precision * 100.0
+        );
+        println!("search: {per_search_us:.1} µs a question\n");
+        println!(
+            "  {:<20} {:>8} {:>9} {:>12}",
+            "category", "messages", "answered", "in category"
+        );
+        for (k, v) in &per_cat {
+            println!("  {k:<20} {:>8} {:>9} {:>12}", v.0, v.1, v.2);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn embedded_file(rel: &str) -> Option<&'static str> {
     embedded::SEVILLA
         .iter()
@@ -616,6 +905,7 @@ fn demo(config: Option<&Path>, messages: Option<&Path>) -> Result<ExitCode> {
     );
     let mut by: [BTreeMap<String, usize>; 3] = Default::default();
     let mut handoffs = 0;
+    let mut auto_answered = 0usize;
     let start = std::time::Instant::now();
     let decisions = router.route_batch(&msgs);
     let elapsed = start.elapsed();
@@ -666,20 +956,28 @@ fn demo(config: Option<&Path>, messages: Option<&Path>) -> Result<ExitCode> {
         if let Some(dm) = &d.explanation.district {
             println!("   district from {} \"{}\"", dm.source, dm.matched);
         }
+        if let Some(a) = &d.answer {
+            println!(
+                "   ANSWERED AUTOMATICALLY from `{}` (score {:.2}, confidence {:.2})",
+                a.entry, a.score, a.confidence
+            );
+        }
         if let Some(r) = &d.reply {
             println!("   reply: {}", one_line(r, 140));
         }
         println!();
+        auto_answered += d.auto_answered as usize;
         *by[0].entry(d.channel.to_string()).or_default() += 1;
         *by[1].entry(d.intent.to_string()).or_default() += 1;
         *by[2].entry(d.department.clone()).or_default() += 1;
         handoffs += d.handoff as usize;
     }
     println!(
-        "summary: {} messages routed in {:.2?} ({} to a human agent)",
+        "summary: {} messages routed in {:.2?} ({} to a human agent, {} answered automatically)",
         msgs.len(),
         elapsed,
-        handoffs
+        handoffs,
+        auto_answered
     );
     for (title, m) in ["channel", "intent", "department"].iter().zip(by.iter()) {
         println!("\n  {title:<28} messages");

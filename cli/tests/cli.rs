@@ -312,3 +312,112 @@ fn train_writes_a_model_and_eval_cross_validates() {
     assert_eq!(code, 2);
     assert!(err.contains("at least 2"), "{err}");
 }
+
+/// `faq ask` answers or counts the gap, `faq gaps` lists the most asked, `faq eval` scores a
+/// corpus; an entry added to the file answers at the next run.
+#[test]
+fn faq_ask_gaps_and_eval() {
+    let dir = config_dir();
+    let d = dir.path();
+    std::fs::write(
+        d.join("router.toml"),
+        r#"
+[faq]
+path = "faq.toml"
+threshold = 0.4
+[categories]
+tramites = "Trámites"
+limpieza = "Limpieza"
+general = "General"
+[[department]]
+id = "010"
+name = "010"
+[routing]
+default = "010"
+[[rule]]
+id = "pregunta"
+when.any_text = ['\?']
+then = { intent = "information" }
+"#,
+    )
+    .unwrap();
+    let entry = |id: &str, cat: &str, q: &str| {
+        format!("[[entry]]\nid = \"{id}\"\ncategory = \"{cat}\"\nquestions = [\"{q}\"]\nanswer = \"Respuesta {id}.\"\n")
+    };
+    std::fs::write(
+        d.join("faq.toml"),
+        entry("ibi", "tramites", "¿cómo pago el IBI?"),
+    )
+    .unwrap();
+    let gaps = d.join("gaps.db");
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cfg = d.join("router.toml");
+    let cfg = cfg.to_str().unwrap();
+    let g = gaps.to_str().unwrap();
+    let out = run(&[
+        "faq",
+        "ask",
+        "--config",
+        cfg,
+        "--gaps",
+        g,
+        "¿dónde pago el IBI?",
+    ]);
+    assert!(out.contains("ANSWERED AUTOMATICALLY"), "{out}");
+    for _ in 0..2 {
+        let out = run(&[
+            "faq",
+            "ask",
+            "--config",
+            cfg,
+            "--gaps",
+            g,
+            "¿recogen muebles viejos?",
+        ]);
+        assert!(out.contains("unanswered"), "{out}");
+    }
+    let out = run(&["faq", "gaps", "--gaps", g]);
+    assert!(out.contains("¿recogen muebles viejos?"), "{out}");
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with('2')),
+        "{out}"
+    );
+    // staff add the entry: the next run answers it
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(d.join("faq.toml"))
+        .unwrap();
+    writeln!(
+        f,
+        "{}",
+        entry("muebles", "limpieza", "recogida de muebles viejos")
+    )
+    .unwrap();
+    let out = run(&["faq", "ask", "--config", cfg, "¿recogen muebles viejos?"]);
+    assert!(out.contains("ANSWERED AUTOMATICALLY"), "{out}");
+    std::fs::write(
+        d.join("corpus.jsonl"),
+        "{\"id\": \"a\", \"channel\": \"sms\", \"text\": \"¿cómo se paga el IBI?\", \"intent\": \"information\", \"category\": \"tramites\"}\n{\"id\": \"b\", \"channel\": \"sms\", \"text\": \"¿hay piscina?\", \"intent\": \"information\", \"category\": \"actividades\"}\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "faq",
+        "eval",
+        "--config",
+        cfg,
+        d.join("corpus.jsonl").to_str().unwrap(),
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["information_messages"], 2);
+    assert_eq!(v["answered_automatically"], 1);
+    assert_eq!(v["category_precision"], 1.0);
+}

@@ -66,6 +66,19 @@ pub struct Config {
     /// The statistical classifier chained after the rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelSection>,
+    /// The knowledge base that answers information requests at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faq: Option<FaqSection>,
+    /// The knowledge-base file's (name, contents), read from `faq.path` (not part of the file).
+    #[serde(skip)]
+    pub faq_source: Option<(String, String)>,
+    /// The appointment offices (cita previa).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointments: Option<AppointmentsSection>,
+    /// The offices file's (name, contents), read from `appointments.offices` (not part of
+    /// the file).
+    #[serde(skip)]
+    pub offices_source: Option<(String, String)>,
     /// Cases: references, duplicates, follow-up templates, retention, delivery retries.
     #[serde(default)]
     pub tickets: TicketsSection,
@@ -188,6 +201,59 @@ fn default_model_min() -> f32 {
 }
 fn default_emergency_threshold() -> f32 {
     0.5
+}
+
+/// `[faq]`: the knowledge base ([`crate::faq`]) and when its answer is given at once.
+///
+/// ```
+/// use civic_router::config::Config;
+/// let files = [("faq.toml", "[[entry]]\nid = 'a'\ncategory = 'general'\nquestions = ['horario 010']\nanswer = 'De 8 a 20 h.'\n")];
+/// let cfg = Config::from_toml_with_loader(
+///     "[faq]\npath = 'faq.toml'\nthreshold = 0.6\n[[department]]\nid = 'd'\nname = 'D'\n[routing]\ndefault = 'd'\n",
+///     "router.toml",
+///     &|p| files.iter().find(|f| f.0 == p).map(|f| f.1.to_string()).ok_or_else(|| "missing".to_string()),
+/// ).unwrap();
+/// assert_eq!(cfg.faq.unwrap().threshold, 0.6);
+/// assert!(cfg.faq_source.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaqSection {
+    /// The knowledge-base file (TOML, or JSON by its `.json` extension), relative to the
+    /// configuration file.
+    pub path: String,
+    /// An `information` decision is answered at once when the best entry's confidence
+    /// reaches this (default 0.5).
+    #[serde(default = "default_faq_threshold")]
+    pub threshold: f32,
+    /// Answer only with an entry of the decision's own category (or when no classifier set
+    /// the category). Default true: a second opinion that keeps answers on topic.
+    #[serde(default = "default_true")]
+    pub match_category: bool,
+}
+
+/// `[appointments]`: the offices file ([`crate::appointment::Offices`]) and how long a booking
+/// conversation waits for an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentsSection {
+    /// The offices file (TOML, or JSON by its extension), relative to the configuration file.
+    pub offices: String,
+    /// Minutes a booking conversation waits for the citizen's answer (default 15).
+    #[serde(default = "default_conversation_minutes")]
+    pub conversation_minutes: u32,
+}
+
+fn default_conversation_minutes() -> u32 {
+    15
+}
+
+fn default_faq_threshold() -> f32 {
+    crate::faq::DEFAULT_THRESHOLD
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// `[tickets]`: how cases are opened, followed up and kept.
@@ -562,6 +628,26 @@ impl Config {
                     file: origin.to_string(),
                     field: "model.path".into(),
                     reason: format!("cannot read model file `{}`: {e}", m.path),
+                }),
+            }
+        }
+        if let Some(a) = cfg.appointments.clone() {
+            match loader(&a.offices) {
+                Ok(text) => cfg.offices_source = Some((a.offices.clone(), text)),
+                Err(e) => issues.push(ConfigIssue {
+                    file: origin.to_string(),
+                    field: "appointments.offices".into(),
+                    reason: format!("cannot read offices file `{}`: {e}", a.offices),
+                }),
+            }
+        }
+        if let Some(f) = cfg.faq.clone() {
+            match loader(&f.path) {
+                Ok(text) => cfg.faq_source = Some((f.path.clone(), text)),
+                Err(e) => issues.push(ConfigIssue {
+                    file: origin.to_string(),
+                    field: "faq.path".into(),
+                    reason: format!("cannot read knowledge base `{}`: {e}", f.path),
                 }),
             }
         }

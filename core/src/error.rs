@@ -388,6 +388,9 @@ pub enum ErrorKind {
     Store,
     /// A delivery to a department or a citizen failed.
     Delivery,
+    /// An appointment request was refused: unknown office or service, no free slot, the
+    /// slot just taken, an unknown reference, an expired conversation.
+    Appointment,
 }
 
 impl ErrorKind {
@@ -402,8 +405,89 @@ impl ErrorKind {
             ErrorKind::Channel => "CHANNEL",
             ErrorKind::Store => "STORE",
             ErrorKind::Delivery => "DELIVERY",
+            ErrorKind::Appointment => "APPOINTMENT",
         }
     }
+}
+
+/// Why an appointment request was refused. Every variant names what was asked for; none is a
+/// panic.
+///
+/// ```
+/// use civic_router::error::AppointmentError;
+/// let e = AppointmentError::SlotTaken { office: "distrito_triana".into(), start: "2026-12-01 09:00".into() };
+/// assert_eq!(e.to_string(), "the slot distrito_triana 2026-12-01 09:00 was just taken");
+/// let any: civic_router::Error = e.into();
+/// assert_eq!(any.kind().code(), "APPOINTMENT");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppointmentError {
+    /// No office has this id.
+    #[error("unknown office `{0}`")]
+    UnknownOffice(String),
+    /// No service has this id.
+    #[error("unknown service `{0}`")]
+    UnknownService(String),
+    /// No district has this id (or no office serves it).
+    #[error("unknown district `{0}`")]
+    UnknownDistrict(String),
+    /// The office does not offer the service.
+    #[error("office `{office}` does not offer `{service}`")]
+    NotOffered {
+        /// The office.
+        office: String,
+        /// The service.
+        service: String,
+    },
+    /// No free slot within the booking horizon.
+    #[error("no free slot for `{service}` in the next {days} days")]
+    NoSlot {
+        /// The service.
+        service: String,
+        /// The horizon searched.
+        days: u32,
+    },
+    /// The slot is full (another request took the last place first), closed or past.
+    #[error("the slot {office} {start} was just taken")]
+    SlotTaken {
+        /// The office.
+        office: String,
+        /// The slot's start, local time.
+        start: String,
+    },
+    /// The slot is not one the office offers (closed, a holiday, not on the grid, past).
+    #[error("{office} {start} is not a bookable slot: {reason}")]
+    NotASlot {
+        /// The office.
+        office: String,
+        /// The requested start.
+        start: String,
+        /// Why.
+        reason: String,
+    },
+    /// No appointment has this reference.
+    #[error("no appointment with reference `{0}`")]
+    NotFound(String),
+    /// The appointment cannot change that way (a cancelled one cannot be confirmed).
+    #[error("appointment `{reference}` is {status}: cannot {action}")]
+    InvalidState {
+        /// The reference.
+        reference: String,
+        /// Its status.
+        status: String,
+        /// What was asked.
+        action: String,
+    },
+    /// The conversation waited too long for the citizen's answer.
+    #[error("the conversation with this contact expired; start again")]
+    ConversationExpired,
+    /// The offices file is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store failed.
+    #[error("appointment store: {0}")]
+    Store(String),
 }
 
 /// Any error of the crate.
@@ -428,6 +512,9 @@ pub enum Error {
     /// A delivery failed.
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    /// An appointment request was refused.
+    #[error(transparent)]
+    Appointment(#[from] AppointmentError),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -456,6 +543,7 @@ impl Error {
             Error::Channel(_) => ErrorKind::Channel,
             Error::Store(_) => ErrorKind::Store,
             Error::Delivery(_) => ErrorKind::Delivery,
+            Error::Appointment(_) => ErrorKind::Appointment,
         }
     }
 }

@@ -38,12 +38,14 @@
 
 #![warn(missing_docs)]
 
+pub mod appointment;
 #[cfg(feature = "channels")]
 pub mod channel;
 pub mod classify;
 pub mod config;
 pub mod error;
 pub mod eval;
+pub mod faq;
 pub mod message;
 pub mod pipeline;
 pub mod route;

@@ -66,6 +66,7 @@ use crate::classify::{
 };
 use crate::config::{Config, PLACEHOLDERS};
 use crate::error::{ConfigError, ConfigIssue, Error, InputError};
+use crate::faq::{answer_text, FaqAnswer, FaqTrace, KnowledgeBase};
 use crate::message::{ChannelKind, Message};
 use crate::route::{DistrictMatch, Gazetteer, RouteQuery, RouteTrace, RoutingTable};
 use crate::rules::{FiredRule, RuleFile, RuleSet, RuleTrace, Vocabulary};
@@ -88,6 +89,10 @@ pub struct Explanation {
     /// Defaults applied and other remarks.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The knowledge-base search of an `information` message: which entry, its score, and
+    /// whether it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faq: Option<FaqTrace>,
 }
 
 /// The decision for one message.
@@ -119,6 +124,12 @@ pub struct Decision {
     pub tags: Vec<String>,
     /// What to answer at once, on the same channel.
     pub reply: Option<String>,
+    /// The knowledge-base answer given at once, when the decision was answered automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<FaqAnswer>,
+    /// Whether the message was answered automatically from the knowledge base (no agent).
+    #[serde(default)]
+    pub auto_answered: bool,
     /// Ids of the rules that fired, in order.
     pub rules: Vec<String>,
     /// Why.
@@ -140,6 +151,8 @@ struct Compiled {
     gazetteer: Gazetteer,
     district_names: BTreeMap<String, String>,
     tz: chrono_tz::Tz,
+    /// the knowledge base from `[faq]`, with its settings
+    faq: Option<(Arc<KnowledgeBase>, crate::config::FaqSection)>,
 }
 
 /// A plug-in classifier and where it sits in the chain.
@@ -156,6 +169,69 @@ struct Plugin {
 pub struct Router {
     compiled: ArcSwap<Compiled>,
     plugins: Vec<Plugin>,
+    /// a knowledge base swapped in at run time (staff added an entry), until the next reload
+    faq_override: arc_swap::ArcSwapOption<KnowledgeBase>,
+}
+
+/// How the pipeline answers from the knowledge base: the decision so far, the text.
+fn faq_answer(
+    faq: &(Arc<KnowledgeBase>, crate::config::FaqSection),
+    text: &NormalizedText,
+    category: &str,
+    fallback_category: &str,
+    channel: ChannelKind,
+) -> (Option<FaqAnswer>, FaqTrace) {
+    let (kb, cfg) = faq;
+    let hit = kb.search_normalized(text);
+    let mut trace = FaqTrace {
+        entry: hit.as_ref().map(|h| h.entry.id.clone()),
+        category: hit.as_ref().map(|h| h.entry.category.clone()),
+        score: hit.as_ref().map_or(0.0, |h| h.score),
+        confidence: hit.as_ref().map_or(0.0, |h| h.confidence),
+        threshold: cfg.threshold,
+        answered: false,
+        reason: String::new(),
+    };
+    let Some(h) = hit else {
+        trace.reason = "no entry shares a term with the message".into();
+        return (None, trace);
+    };
+    if !h.answers(cfg.threshold) {
+        trace.reason = format!(
+            "best entry `{}` matched {:.2} of the question: below the threshold {:.2}, or one term under half [{}]",
+            h.entry.id,
+            h.confidence,
+            cfg.threshold,
+            h.matched.join(", ")
+        );
+        return (None, trace);
+    }
+    if cfg.match_category && h.entry.category != category && category != fallback_category {
+        trace.reason = format!(
+            "best entry `{}` is about `{}`, the message about `{category}`",
+            h.entry.id, h.entry.category
+        );
+        return (None, trace);
+    }
+    trace.answered = true;
+    trace.reason = format!(
+        "entry `{}` answered: score {:.2}, confidence {:.2} >= {:.2} [{}]",
+        h.entry.id,
+        h.score,
+        h.confidence,
+        cfg.threshold,
+        h.matched.join(", ")
+    );
+    let answer = FaqAnswer {
+        entry: h.entry.id.clone(),
+        category: h.entry.category.clone(),
+        text: answer_text(&h.entry, channel),
+        links: h.entry.links.clone(),
+        score: h.score,
+        confidence: h.confidence,
+        example: h.entry.example,
+    };
+    (Some(answer), trace)
 }
 
 impl fmt::Debug for Router {
@@ -176,6 +252,7 @@ impl Router {
         Ok(Router {
             compiled: ArcSwap::from_pointee(compile(config)?),
             plugins: Vec::new(),
+            faq_override: arc_swap::ArcSwapOption::empty(),
         })
     }
 
@@ -194,6 +271,57 @@ impl Router {
     pub fn reload(&self, config: Config) -> Result<(), Error> {
         let c = compile(config)?;
         self.compiled.store(Arc::new(c));
+        self.faq_override.store(None);
+        Ok(())
+    }
+
+    /// The knowledge base in force (from `[faq]`, or the one set with
+    /// [`set_knowledge_base`](Router::set_knowledge_base)).
+    pub fn knowledge_base(&self) -> Option<Arc<KnowledgeBase>> {
+        self.faq_override
+            .load_full()
+            .or_else(|| self.compiled.load().faq.as_ref().map(|f| f.0.clone()))
+    }
+
+    /// Swaps in a knowledge base (an entry was added or the file edited) without touching the
+    /// rest of the configuration: the next message is answered from it. Its categories are
+    /// checked against the configuration's; it is re-indexed with the router's normaliser.
+    ///
+    /// ```
+    /// use civic_router::{Router, faq::KnowledgeBase, message::{ChannelKind, Message}};
+    /// let router = Router::from_toml(r#"
+    ///     [[department]]
+    ///     id = "010"
+    ///     name = "010"
+    ///     [routing]
+    ///     default = "010"
+    ///     [[rule]]
+    ///     id = "pregunta"
+    ///     when.any_text = ['\?']
+    ///     then = { intent = "information", category = "general" }
+    /// "#).unwrap();
+    /// let msg = Message::new("m1", ChannelKind::Whatsapp, "¿cuál es el horario del 010?");
+    /// assert!(!router.route(&msg).unwrap().auto_answered);
+    /// router.set_knowledge_base(KnowledgeBase::from_toml_str(r#"
+    ///     [[entry]]
+    ///     id = "010-horario"
+    ///     category = "general"
+    ///     questions = ["¿Cuál es el horario del 010?"]
+    ///     answer = "De 8 a 20 h."
+    /// "#, "faq.toml").unwrap()).unwrap();
+    /// let d = router.route(&msg).unwrap();
+    /// assert!(d.auto_answered);
+    /// assert_eq!(d.reply.as_deref(), Some("De 8 a 20 h."));
+    /// assert_eq!(d.explanation.faq.unwrap().entry.as_deref(), Some("010-horario"));
+    /// ```
+    pub fn set_knowledge_base(&self, kb: KnowledgeBase) -> Result<(), Error> {
+        let c = self.compiled.load();
+        if !c.config.categories.is_empty() {
+            let known = c.config.categories.keys().map(String::as_str).collect();
+            kb.check_categories(&known)?;
+        }
+        let kb = kb.renormalized(c.normalizer.clone());
+        self.faq_override.store(Some(Arc::new(kb)));
         Ok(())
     }
 
@@ -411,8 +539,41 @@ impl Router {
         } else {
             Priority::Normal
         });
-        let handoff =
+        let mut handoff =
             intent != Intent::Emergency && (class.handoff || confidence < cfg.router.handoff_below);
+        let faq = self.faq_override.load_full().map(|kb| {
+            let section = c.faq.as_ref().map_or_else(
+                || crate::config::FaqSection {
+                    path: kb.origin().to_string(),
+                    threshold: crate::faq::DEFAULT_THRESHOLD,
+                    match_category: true,
+                },
+                |f| f.1.clone(),
+            );
+            (kb, section)
+        });
+        let (answer, faq_trace) = match (faq.as_ref().or(c.faq.as_ref()), intent) {
+            (Some(faq), Intent::Information) if !class.handoff => {
+                let (a, t) = faq_answer(
+                    faq,
+                    &text,
+                    &category,
+                    &cfg.router.fallback_category,
+                    msg.channel,
+                );
+                (a, Some(t))
+            }
+            _ => (None, None),
+        };
+        let mut category = category;
+        if let Some(a) = &answer {
+            // the knowledge base answered: no agent needed; an uncategorised question takes
+            // the answer's category
+            handoff = false;
+            if category == cfg.router.fallback_category {
+                category = a.category.clone();
+            }
+        }
         let input = RuleClassifier::input(&cx);
         let route = c.routing.route(&RouteQuery {
             intent,
@@ -434,23 +595,26 @@ impl Router {
             Intent::Appointment => r.appointment.as_deref(),
             Intent::Other => r.other.as_deref(),
         });
-        let reply = template.map(|t| {
-            render(t, |name| match name {
-                "category" => Some(category.as_str()),
-                "category_name" => cfg.categories.get(&category).map(String::as_str),
-                "department" => Some(route.department.as_str()),
-                "department_name" => Some(department_name.as_str()),
-                "department_phone" => dep.and_then(|d| d.phone.as_deref()),
-                "district" => district,
-                "district_name" => {
-                    district.and_then(|d| c.district_names.get(d).map(String::as_str))
-                }
-                "intent" => Some(intent.as_str()),
-                "channel" => Some(msg.channel.as_str()),
-                "message_id" => Some(msg.id.as_str()),
-                _ => None,
-            })
-        });
+        let reply = match &answer {
+            Some(a) => Some(a.text.clone()),
+            None => template.map(|t| {
+                render(t, |name| match name {
+                    "category" => Some(category.as_str()),
+                    "category_name" => cfg.categories.get(&category).map(String::as_str),
+                    "department" => Some(route.department.as_str()),
+                    "department_name" => Some(department_name.as_str()),
+                    "department_phone" => dep.and_then(|d| d.phone.as_deref()),
+                    "district" => district,
+                    "district_name" => {
+                        district.and_then(|d| c.district_names.get(d).map(String::as_str))
+                    }
+                    "intent" => Some(intent.as_str()),
+                    "channel" => Some(msg.channel.as_str()),
+                    "message_id" => Some(msg.id.as_str()),
+                    _ => None,
+                })
+            }),
+        };
         let fired: Vec<FiredRule> = traces
             .iter()
             .filter(|t| t.classifier == "rules")
@@ -476,6 +640,8 @@ impl Router {
             handoff,
             tags: class.tags,
             reply,
+            auto_answered: answer.is_some(),
+            answer,
             rules: fired.iter().map(|f| f.id.clone()).collect(),
             explanation: Explanation {
                 normalized_text: text.into_string(),
@@ -484,6 +650,7 @@ impl Router {
                 district: district_match,
                 route,
                 notes,
+                faq: faq_trace,
             },
         })
     }
@@ -695,6 +862,34 @@ fn compile(config: Config) -> Result<Compiled, Error> {
         }
         _ => None,
     };
+    let faq = match (&config.faq, &config.faq_source) {
+        (Some(f), Some((path, src))) => {
+            if !(0.0..=1.0).contains(&f.threshold) {
+                issues.push(ConfigIssue {
+                    file: origin.clone(),
+                    field: "faq.threshold".into(),
+                    reason: format!("{} is not between 0 and 1", f.threshold),
+                });
+            }
+            match KnowledgeBase::from_str_named(src, path) {
+                Ok(kb) => {
+                    let kb = kb.renormalized(normalizer.clone());
+                    if !config.categories.is_empty() {
+                        let known = config.categories.keys().map(String::as_str).collect();
+                        if let Err(e) = kb.check_categories(&known) {
+                            issues.extend(e.issues);
+                        }
+                    }
+                    Some((Arc::new(kb), f.clone()))
+                }
+                Err(e) => {
+                    issues.extend(e.issues);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let (Some(rules), Some(routing), true) = (rules, routing, issues.is_empty()) else {
         return Err(ConfigError { issues }.into());
     };
@@ -726,6 +921,7 @@ fn compile(config: Config) -> Result<Compiled, Error> {
         gazetteer,
         district_names,
         tz,
+        faq,
     })
 }
 

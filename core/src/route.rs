@@ -133,6 +133,18 @@ impl WeeklyHours {
         Ok(h)
     }
 
+    /// The opening spans of a weekday (0 = Monday), in minutes after midnight.
+    ///
+    /// ```
+    /// use civic_router::route::WeeklyHours;
+    /// let h = WeeklyHours::parse(&["mon-fri 09:00-14:00"]).unwrap();
+    /// assert_eq!(h.spans(0), &[(540, 840)]);
+    /// assert!(h.spans(6).is_empty());
+    /// ```
+    pub fn spans(&self, weekday: usize) -> &[(u32, u32)] {
+        self.days.get(weekday).map_or(&[], |d| d.as_slice())
+    }
+
     /// Whether a local time falls inside the hours.
     pub fn is_open(&self, at: NaiveDateTime) -> bool {
         let d = at.weekday().num_days_from_monday() as usize;
@@ -202,7 +214,7 @@ const FUZZY_MIN_LEN: usize = 6;
 
 /// Calls `f` with the hash of the token and of every variant of it with one byte deleted,
 /// without building the variants.
-fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
+pub(crate) fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
     let b = t.as_bytes();
     f(fnv(&[b]));
     for i in 0..b.len() {
@@ -212,7 +224,7 @@ fn deletion_hashes(t: &str, mut f: impl FnMut(u64)) {
 
 /// Whether two ASCII tokens are at most one edit apart (insertion, deletion, substitution
 /// or a swap of neighbours).
-fn within_one_edit(a: &str, b: &str) -> bool {
+pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a == b {
         return true;
@@ -234,7 +246,7 @@ fn within_one_edit(a: &str, b: &str) -> bool {
 }
 
 /// Great-circle distance in metres.
-fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+pub(crate) fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     let r = 6_371_000.0;
     let (la1, la2) = (a.0.to_radians(), b.0.to_radians());
     let dl = (b.0 - a.0).to_radians();

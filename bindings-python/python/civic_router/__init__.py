@@ -12,10 +12,12 @@ The work happens in the Rust core; this package is a thin binding (pyo3).
 from __future__ import annotations
 
 from ._native import (
+    Appointments,
     Context,
     Decision,
     Inbound,
     Desk,
+    KnowledgeBase,
     Message,
     Router,
     RuleTrace,
@@ -57,11 +59,15 @@ from .errors import (
     SignatureError,
     StoreError,
     DeliveryError,
+    AppointmentError,
 )
 
 __all__ = [
     "Router",
     "Desk",
+    "KnowledgeBase",
+    "Appointments",
+    "AppointmentError",
     "Message",
     "Decision",
     "RuleTrace",

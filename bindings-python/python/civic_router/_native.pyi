@@ -23,6 +23,8 @@ from ._types import (
 )
 
 __all__ = [
+    "Appointments",
+    "KnowledgeBase",
     "Context",
     "Decision",
     "Desk",
@@ -238,6 +240,67 @@ class Desk:
     @overload
     def report(self, *, month: str | None = None, format: Literal["table", "json", "html"]) -> str: ...
     def apply_retention(self, key: bytes, *, now: datetime | None = None) -> int: ...
+
+@final
+class KnowledgeBase:
+    """The knowledge base that answers information requests (BM25, Spanish stemming)."""
+
+    @staticmethod
+    def from_path(path: str | PathLike[str]) -> KnowledgeBase: ...
+    @staticmethod
+    def from_toml(text: str, origin: str = "<string>") -> KnowledgeBase: ...
+    @staticmethod
+    def from_json(text: str, origin: str = "<string>") -> KnowledgeBase: ...
+    def __len__(self) -> int: ...
+    def search(self, question: str, top: int = 1, threshold: float = 0.5) -> list[dict[str, Any]]: ...
+    def gap_key(self, question: str) -> str: ...
+
+@final
+class Appointments:
+    """Appointments (cita previa): offices, slots, bookings and booking conversations."""
+
+    def __new__(
+        cls,
+        offices: str | PathLike[str],
+        store: str | PathLike[str] | None = None,
+        conversation_minutes: int = 15,
+    ) -> Appointments: ...
+    def offer(
+        self, service: str, *, now: datetime, district: str | None = None, n: int = 3
+    ) -> list[dict[str, Any]]: ...
+    def book_slot(
+        self,
+        service: str,
+        office: str,
+        start: datetime,
+        *,
+        contact: ContactDict | Mapping[str, Any],
+        channel: Channel | str,
+        now: datetime,
+    ) -> dict[str, Any]: ...
+    def book_earliest(
+        self,
+        service: str,
+        *,
+        contact: ContactDict | Mapping[str, Any],
+        channel: Channel | str,
+        now: datetime,
+        district: str | None = None,
+    ) -> dict[str, Any]: ...
+    def confirm(self, reference: str) -> dict[str, Any]: ...
+    def cancel(self, reference: str) -> dict[str, Any]: ...
+    def move_to(self, reference: str, start: datetime, *, now: datetime) -> dict[str, Any]: ...
+    def reminders_due(self, now: datetime, hours: int = 24) -> list[dict[str, Any]]: ...
+    def mark_reminded(self, reference: str) -> None: ...
+    def converse(
+        self,
+        text: str,
+        *,
+        contact: ContactDict | Mapping[str, Any],
+        channel: Channel | str,
+        now: datetime,
+        district: str | None = None,
+    ) -> dict[str, Any]: ...
 
 def normalize(text: str) -> str: ...
 

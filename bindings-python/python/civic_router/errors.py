@@ -2,7 +2,7 @@
 :class:`CivicRouterError`.
 
 Each carries the core's message (``str(err)``) and a stable ``code`` (``CONFIG``, ``INPUT``,
-``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``,
+``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``, ``APPOINTMENT``,
 ``INTERNAL``), the same codes the Node binding uses.
 A refused provider request is a :class:`ChannelError` whose subclass says why
 (:class:`SignatureError`, :class:`ParseError`, :class:`PayloadTooLargeError`,
@@ -32,6 +32,7 @@ __all__ = [
     "InternalError",
     "StoreError",
     "DeliveryError",
+    "AppointmentError",
 ]
 
 
@@ -160,3 +161,16 @@ class DeliveryError(CivicRouterError):
         super().__init__(message)
         self.target = target
         self.retryable = retryable
+
+
+class AppointmentError(CivicRouterError):
+    """An appointment request was refused. ``kind`` says why: ``unknown_office``,
+    ``unknown_service``, ``unknown_district``, ``not_offered``, ``no_slot``, ``slot_taken``,
+    ``not_a_slot``, ``not_found``, ``invalid_state``, ``conversation_expired``, ``config`` or
+    ``store``."""
+
+    code = "APPOINTMENT"
+
+    def __init__(self, message: str, kind: str = "store") -> None:
+        super().__init__(message)
+        self.kind = kind
