@@ -68,6 +68,10 @@ use crate::text::{NormalizedText, Normalizer};
 
 pub mod conformance;
 pub mod conversation;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::PgAppointmentStore;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]

@@ -38,7 +38,7 @@ use crate::error::{StoreError, StoreErrorKind};
 use crate::message::ChannelKind;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock held while migrating (any instance, any schema of the database).
 const MIGRATION_LOCK: i64 = 0x6369_7669_6330_3031; // "civic001"
@@ -99,6 +99,22 @@ const MIGRATIONS: &[&str] = &[
         dead_at   TEXT NOT NULL,
         data      TEXT NOT NULL
     );
+    "#,
+    // 2: appointments (one row each; bookings of a slot serialised by an advisory lock)
+    r#"
+    CREATE TABLE appointments (
+        reference   TEXT PRIMARY KEY,
+        office      TEXT NOT NULL,
+        service     TEXT NOT NULL,
+        start_at    TEXT NOT NULL,
+        end_at      TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('booked', 'confirmed', 'cancelled')),
+        contact_key TEXT NOT NULL,
+        reminded    BOOLEAN NOT NULL DEFAULT FALSE,
+        data        TEXT NOT NULL
+    );
+    CREATE INDEX appointments_slot ON appointments (office, start_at) WHERE status != 'cancelled';
+    CREATE INDEX appointments_contact ON appointments (contact_key);
     "#,
 ];
 
@@ -488,6 +504,12 @@ impl PgStore {
         self.pool
             .get()
             .map_err(|e| StoreError::backend(format!("store `{}`: no connection: {e}", self.shown)))
+    }
+
+    /// The appointment store in the same database, schema and pool: see
+    /// [`PgAppointmentStore`](crate::appointment::PgAppointmentStore).
+    pub fn appointments(&self) -> crate::appointment::PgAppointmentStore {
+        crate::appointment::PgAppointmentStore::new(self.pool.clone())
     }
 
     /// Applies the migrations this build knows, under an advisory lock (instances starting
