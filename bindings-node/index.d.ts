@@ -132,6 +132,32 @@ export interface Explanation {
   district?: DistrictMatch
   route: RouteTrace
   notes?: string[]
+  /** The knowledge-base search of an `information` message, and why it answered or not. */
+  faq?: FaqTrace
+}
+
+/** Where a knowledge-base search left a decision. */
+export interface FaqTrace {
+  entry?: string
+  category?: string
+  score: number
+  confidence: number
+  threshold: number
+  answered: boolean
+  reason: string
+}
+
+/** A knowledge-base answer given at once (`Decision.answer`). */
+export interface FaqAnswer {
+  entry: string
+  category: string
+  /** The answer's text for the message's channel. */
+  text: string
+  links?: Array<{ title: string, url: string }>
+  score: number
+  confidence: number
+  /** Example content, not an official answer. */
+  example?: boolean
 }
 
 /** The decision for one message. */
@@ -151,6 +177,10 @@ export interface Decision {
   tags?: string[]
   /** What to answer at once, on the same channel. */
   reply: string | null
+  /** The knowledge-base answer, when the message was answered automatically. */
+  answer?: FaqAnswer
+  /** Whether the knowledge base answered it (no agent needed). */
+  auto_answered: boolean
   /** Ids of the rules that fired, in order. */
   rules: string[]
   explanation: Explanation
@@ -182,6 +212,7 @@ export type ErrorCode =
   | 'CHANNEL'
   | 'STORE'
   | 'DELIVERY'
+  | 'APPOINTMENT'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -464,6 +495,40 @@ export interface Report {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Appointments (cita previa): `new Appointments(officesPath, { store?, conversationMinutes? })`
+ * — `store` a SQLite file (created if needed), or memory without it. Every method returns a
+ * Promise.
+ */
+export declare class Appointments {
+  /** Reads the offices file and opens the store. Throws `IO`, `CONFIG` or `APPOINTMENT`. */
+  constructor(offices: string, options?: { store?: string, conversationMinutes?: number })
+  /** Up to `n` (default 3) free slots for a service, in the district's office or the nearest. */
+  offer(service: string, options: { now: string, district?: string, n?: number }): Promise<Array<{ office: string, office_name: string, start: string, end: string, free: number }>>
+  /** Books a slot. Rejects with `APPOINTMENT` when it is full, closed or unknown. */
+  bookSlot(service: string, office: string, start: string, options: { contact: Contact, channel: ChannelKind, now: string }): Promise<Record<string, unknown>>
+  /** Books the earliest free slot for a service. */
+  bookEarliest(service: string, options: { contact: Contact, channel: ChannelKind, now: string, district?: string }): Promise<Record<string, unknown>>
+  /** Confirms an appointment. */
+  confirm(reference: string): Promise<Record<string, unknown>>
+  /** Cancels an appointment. */
+  cancel(reference: string): Promise<Record<string, unknown>>
+  /** Moves an appointment to another slot of its office. */
+  moveTo(reference: string, start: string, options: { now: string }): Promise<Record<string, unknown>>
+  /**
+   * Reminders due within `hours` (default 24) after `now`: `{ reference, to, channel,
+   * text, start }`.
+   */
+  remindersDue(options: { now: string, hours?: number }): Promise<Array<{ reference: string, to: Contact, channel: ChannelKind, text: string, start: string }>>
+  /** Records that a reminder was sent. */
+  markReminded(reference: string): Promise<null>
+  /**
+   * One message of a booking conversation: `{ text, options: [id, title][], appointment?,
+   * done }`. Rejects with `APPOINTMENT` when the citizen answers a question that expired.
+   */
+  converse(text: string, options: { contact: Contact, channel: ChannelKind, now: string, district?: string }): Promise<{ text: string, options?: Array<[string, string]>, appointment?: Record<string, unknown>, done: boolean }>
+}
+
+/**
  * Cases: ingests messages into tickets, changes their status, delivers them and reports.
  * `new Desk(router, storePath?)`: a SQLite file (created if needed), or a store in memory.
  * Every method returns a Promise; a bad argument rejects it with `INVALID_ARG` or `INPUT`.
@@ -522,6 +587,34 @@ export declare class Desk {
    * `key` (at least 16 bytes); resolves with how many.
    */
   applyRetention(key: string, options?: { at?: string }): Promise<number>
+}
+
+/**
+ * The knowledge base that answers information requests (BM25 over normalised Spanish with
+ * Snowball stemming and misspelling tolerance).
+ */
+export declare class KnowledgeBase {
+  /**
+   * Reads a knowledge-base file (TOML, or JSON by its `.json` extension). Throws `IO` or
+   * `CONFIG`.
+   */
+  static fromPath(path: string): KnowledgeBase
+  /** Parses a TOML knowledge base. Throws `CONFIG`. */
+  static fromToml(text: string, origin?: string): KnowledgeBase
+  /**
+   * Parses a JSON knowledge base (`{"entry": [...]}` or an array of entries). Throws
+   * `CONFIG`.
+   */
+  static fromJson(text: string, origin?: string): KnowledgeBase
+  /** Number of entries. */
+  get length(): number
+  /**
+   * The best entries for a question, best first (`top`, default 1); `answers` says whether
+   * each reaches `threshold` (default 0.5) under the knowledge base's rule.
+   */
+  search(question: string, options?: { top?: number, threshold?: number }): Array<{ entry: { id: string, category: string, questions: string[], answer: string, links?: Array<{ title: string, url: string }>, example?: boolean }, score: number, confidence: number, matched: string[], answers: boolean }>
+  /** The key an unanswered question is counted under in a gap log. */
+  gapKey(question: string): string
 }
 
 /**

@@ -835,7 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Appointments = nativeBinding.Appointments
 module.exports.Desk = nativeBinding.Desk
+module.exports.KnowledgeBase = nativeBinding.KnowledgeBase
 module.exports.Router = nativeBinding.Router
 module.exports.Webhook = nativeBinding.Webhook
 module.exports.normalize = nativeBinding.normalize
