@@ -132,6 +132,32 @@ export interface Explanation {
   district?: DistrictMatch
   route: RouteTrace
   notes?: string[]
+  /** The knowledge-base search of an `information` message, and why it answered or not. */
+  faq?: FaqTrace
+}
+
+/** Where a knowledge-base search left a decision. */
+export interface FaqTrace {
+  entry?: string
+  category?: string
+  score: number
+  confidence: number
+  threshold: number
+  answered: boolean
+  reason: string
+}
+
+/** A knowledge-base answer given at once (`Decision.answer`). */
+export interface FaqAnswer {
+  entry: string
+  category: string
+  /** The answer's text for the message's channel. */
+  text: string
+  links?: Array<{ title: string, url: string }>
+  score: number
+  confidence: number
+  /** Example content, not an official answer. */
+  example?: boolean
 }
 
 /** The decision for one message. */
@@ -151,6 +177,10 @@ export interface Decision {
   tags?: string[]
   /** What to answer at once, on the same channel. */
   reply: string | null
+  /** The knowledge-base answer, when the message was answered automatically. */
+  answer?: FaqAnswer
+  /** Whether the knowledge base answered it (no agent needed). */
+  auto_answered: boolean
   /** Ids of the rules that fired, in order. */
   rules: string[]
   explanation: Explanation
@@ -182,6 +212,7 @@ export type ErrorCode =
   | 'CHANNEL'
   | 'STORE'
   | 'DELIVERY'
+  | 'APPOINTMENT'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
