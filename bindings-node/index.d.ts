@@ -497,7 +497,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * Appointments (cita previa): `new Appointments(officesPath, { store?, conversationMinutes? })`
- * — `store` a SQLite file (created if needed), or memory without it. Every method returns a
+ * — `store` a SQLite file (created if needed) or a store URL (`postgres://…`), or memory without it. Every method returns a
  * Promise.
  */
 export declare class Appointments {

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 use civic_router::appointment::conversation::Conversations;
 use civic_router::appointment::{
-    AppointmentStore, Appointments as CoreAppointments, MemoryAppointmentStore, Offices,
-    SqliteAppointmentStore,
+    open_appointment_store, AppointmentStore, Appointments as CoreAppointments,
+    MemoryAppointmentStore, Offices,
 };
 use civic_router::faq::KnowledgeBase as CoreKnowledgeBase;
 use civic_router::message::Contact;
@@ -197,7 +197,7 @@ struct CallOptions {
 }
 
 /// Appointments (cita previa): `new Appointments(officesPath, { store?, conversationMinutes? })`
-/// — `store` a SQLite file (created if needed), or memory without it. Every method returns a
+/// — `store` a SQLite file (created if needed) or a store URL (`postgres://…`), or memory without it. Every method returns a
 /// Promise.
 #[napi]
 pub struct Appointments {
@@ -249,7 +249,8 @@ impl Appointments {
             let o: OpenOptions = options("options", options_)?;
             let offices = Offices::from_path(&path)?;
             let store: Arc<dyn AppointmentStore> = match o.store {
-                Some(p) => Arc::new(appt(SqliteAppointmentStore::open(p))?),
+                // a path is an SQLite file; sqlite://, postgres://, memory:// URLs choose
+                Some(p) => open_appointment_store(&p)?,
                 None => Arc::new(MemoryAppointmentStore::default()),
             };
             Ok(Appointments {

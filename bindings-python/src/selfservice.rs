@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDateTime};
 use civic_router::appointment::conversation::Conversations;
 use civic_router::appointment::{
-    AppointmentStore, Appointments, MemoryAppointmentStore, Offices, SqliteAppointmentStore,
+    open_appointment_store, AppointmentStore, Appointments, MemoryAppointmentStore, Offices,
 };
 use civic_router::faq::KnowledgeBase;
 use civic_router::message::Contact;
@@ -117,7 +117,7 @@ impl PyKnowledgeBase {
 }
 
 /// Appointments: ``Appointments(offices_path, store=None, conversation_minutes=15)``;
-/// ``store`` is a SQLite file (created if needed) or ``None`` for memory. Times are local
+/// ``store`` is a SQLite file (created if needed), a store URL (``postgres://…``) or ``None`` for memory. Times are local
 /// ``datetime`` objects without a time zone (the city's time).
 #[pyclass(frozen, name = "Appointments", module = "civic_router._native")]
 pub(crate) struct PyAppointments {
@@ -146,8 +146,9 @@ impl PyAppointments {
     ) -> PyResult<Self> {
         let built = detached(py, move || -> Result<Conversations, Error> {
             let offices = Offices::from_path(offices)?;
+            // a path is an SQLite file; sqlite://, postgres://, memory:// URLs choose
             let store: Arc<dyn AppointmentStore> = match store {
-                Some(p) => Arc::new(SqliteAppointmentStore::open(p)?),
+                Some(p) => open_appointment_store(&p.to_string_lossy())?,
                 None => Arc::new(MemoryAppointmentStore::default()),
             };
             Ok(Conversations::new(

@@ -468,3 +468,18 @@ fn fifty_clients_in_four_processes_race_for_the_last_slot() {
     println!("last-slot race: 50 clients in 4 processes, {booked} booked, {taken} refused");
     drop(made);
 }
+
+#[test]
+fn appointment_stores_open_by_url_like_case_stores() {
+    use civic_router::appointment::open_appointment_store;
+    let Some(url) = url() else { return };
+    let schema = schema_name("apurl");
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let store = open_appointment_store(&format!("{url}{sep}schema={schema}")).unwrap();
+    let made = Cleanup(Mutex::new(vec![open(&url, &schema)]));
+    let a = appointment("by-url-1", "macarena", "+34600111222");
+    store.insert_if_free(&a, 1).unwrap();
+    assert_eq!(store.get("by-url-1").unwrap(), a);
+    assert!(open_appointment_store("oracle://x").is_err());
+    drop(made);
+}

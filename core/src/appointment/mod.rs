@@ -720,6 +720,48 @@ pub trait AppointmentStore: Send + Sync {
     fn mark_reminded(&self, reference: &str) -> Result<(), AppointmentError>;
 }
 
+/// Opens an appointment store by URL, as the case stores open: `memory://`, `sqlite://PATH` (or
+/// a bare path), `postgres://…[?schema=NAME]` (the cases' database; needs the `postgres`
+/// feature). A store kind this build lacks is a `Store` error.
+///
+/// ```
+/// use civic_router::appointment::open_appointment_store;
+/// let store = open_appointment_store("memory://").unwrap();
+/// assert!(store.for_contact("nobody").unwrap().is_empty());
+/// assert!(open_appointment_store("ftp://x").is_err());
+/// ```
+pub fn open_appointment_store(url: &str) -> Result<Arc<dyn AppointmentStore>, crate::Error> {
+    #[cfg(feature = "tickets")]
+    {
+        use crate::ticket::StoreUrl;
+        match url.parse::<StoreUrl>()? {
+            StoreUrl::Memory => Ok(Arc::new(MemoryAppointmentStore::default())),
+            #[cfg(feature = "sqlite")]
+            StoreUrl::Sqlite(p) => Ok(Arc::new(SqliteAppointmentStore::open(p)?)),
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(u) => Ok(Arc::new(
+                crate::ticket::PgStore::connect(&u)?.appointments(),
+            )),
+            #[allow(unreachable_patterns)]
+            other => Err(AppointmentError::Store(format!(
+                "this build of civic-router has no {} store",
+                other.kind()
+            ))
+            .into()),
+        }
+    }
+    #[cfg(not(feature = "tickets"))]
+    {
+        match url {
+            "memory://" | "memory:" => Ok(Arc::new(MemoryAppointmentStore::default())),
+            other => Err(AppointmentError::Store(format!(
+                "store `{other}`: this build opens only memory:// appointment stores"
+            ))
+            .into()),
+        }
+    }
+}
+
 /// Appointments in memory, under one lock.
 #[derive(Debug, Default)]
 pub struct MemoryAppointmentStore {
