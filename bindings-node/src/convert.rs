@@ -149,3 +149,20 @@ pub(crate) fn string_arg(name: &str, v: &Unknown<'_>) -> Result<String, Failure>
     // SAFETY: checked to be a string.
     unsafe { v.cast::<String>() }.map_err(|e| from_napi(INVALID_ARG, name, e))
 }
+
+/// Reads an optional options object (`undefined` or `null`: the defaults).
+pub(crate) fn options_arg<T: Default + serde::de::DeserializeOwned>(
+    name: &str,
+    v: Option<Unknown<'_>>,
+) -> Result<T, Failure> {
+    let Some(v) = v else {
+        return Ok(T::default());
+    };
+    match v.get_type() {
+        Ok(ValueType::Undefined | ValueType::Null) => return Ok(T::default()),
+        Ok(ValueType::Object) => {}
+        _ => return Err(Failure::invalid_arg(name, "an object", type_name(&v))),
+    }
+    let json = json_from_js(&v).map_err(|e| from_napi(INVALID_ARG, name, e))?;
+    serde_json::from_value(json).map_err(|e| Failure::new(INVALID_ARG, format!("`{name}`: {e}")))
+}

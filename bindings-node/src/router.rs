@@ -14,7 +14,7 @@ use napi::{Env, JsValue, ValueType};
 use napi_derive::napi;
 use serde::Deserialize;
 
-use crate::convert::{json_from_js, message_from_js, string_arg, to_js, type_name};
+use crate::convert::{message_from_js, options_arg, string_arg, to_js, type_name};
 use crate::errors::{
     blocking, from_napi, guard, guard_sync, Failure, INVALID_ARG, PLUGIN_REQUIRES_ASYNC,
 };
@@ -29,23 +29,6 @@ pub struct ClassifierOptions {
     pub first: Option<bool>,
     /// The name shown in explanations and errors (default: the function's name).
     pub name: Option<String>,
-}
-
-/// Reads an optional options object (`undefined` or `null`: the defaults).
-fn options_arg<T: Default + serde::de::DeserializeOwned>(
-    name: &str,
-    v: Option<Unknown<'_>>,
-) -> Result<T, Failure> {
-    let Some(v) = v else {
-        return Ok(T::default());
-    };
-    match v.get_type() {
-        Ok(ValueType::Undefined | ValueType::Null) => return Ok(T::default()),
-        Ok(ValueType::Object) => {}
-        _ => return Err(Failure::invalid_arg(name, "an object", type_name(&v))),
-    }
-    let json = json_from_js(&v).map_err(|e| from_napi(INVALID_ARG, name, e))?;
-    serde_json::from_value(json).map_err(|e| Failure::new(INVALID_ARG, format!("`{name}`: {e}")))
 }
 
 /// A plug-in and where it sits in the chain, kept to rebuild the router with one more.

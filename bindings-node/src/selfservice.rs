@@ -19,30 +19,13 @@ use civic_router::faq::KnowledgeBase as CoreKnowledgeBase;
 use civic_router::message::Contact;
 use civic_router::ChannelKind;
 use napi::bindgen_prelude::{PromiseRaw, Unknown};
-use napi::{Env, ValueType};
+use napi::Env;
 use napi_derive::napi;
 use serde::Deserialize;
 
-use crate::convert::{json_from_js, string_arg, to_js, type_name};
-use crate::errors::{blocking, from_napi, guard, guard_sync, Failure, INVALID_ARG};
+use crate::convert::{options_arg as options, string_arg, to_js};
+use crate::errors::{blocking, guard, guard_sync, Failure, INVALID_ARG};
 use crate::router::promise;
-
-/// Reads an optional options object as `T` (`undefined`/`null`: the defaults).
-fn options<T: Default + serde::de::DeserializeOwned>(
-    name: &str,
-    v: Option<Unknown<'_>>,
-) -> Result<T, Failure> {
-    let Some(v) = v else {
-        return Ok(T::default());
-    };
-    match v.get_type() {
-        Ok(ValueType::Undefined | ValueType::Null) => return Ok(T::default()),
-        Ok(ValueType::Object) => {}
-        _ => return Err(Failure::invalid_arg(name, "an object", type_name(&v))),
-    }
-    let json = json_from_js(&v).map_err(|e| from_napi(INVALID_ARG, name, e))?;
-    serde_json::from_value(json).map_err(|e| Failure::new(INVALID_ARG, format!("`{name}`: {e}")))
-}
 
 fn local_time(name: &str, s: Option<&str>) -> Result<NaiveDateTime, Failure> {
     let s = s.ok_or_else(|| Failure::new(INVALID_ARG, format!("`{name}` is required")))?;
