@@ -30,7 +30,6 @@
 //! assert_eq!(n.normalize("Año").as_str(), "anyo");
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
@@ -100,7 +99,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct Normalizer {
     /// token → replacement (one or more tokens, space separated, already normalised)
-    rewrites: HashMap<String, String>,
+    rewrites: rustc_hash::FxHashMap<String, String>,
     /// words ending in `ao` that are not participles with a dropped `d`
     ao_exceptions: Vec<&'static str>,
     restore_ado: bool,
@@ -211,7 +210,7 @@ impl Normalizer {
     /// ```
     pub fn plain() -> Self {
         Normalizer {
-            rewrites: HashMap::new(),
+            rewrites: rustc_hash::FxHashMap::default(),
             ao_exceptions: Vec::new(),
             restore_ado: false,
         }

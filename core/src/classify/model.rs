@@ -862,7 +862,12 @@ fn push_2dp(out: &mut String, x: f32) {
     if x.is_sign_negative() {
         out.push('-');
     }
-    let _ = write!(out, "{}", hundredths / 100);
+    let units = hundredths / 100;
+    if units < 10 {
+        out.push(char::from(b'0' + units as u8));
+    } else {
+        let _ = write!(out, "{units}");
+    }
     let cents = (hundredths % 100) as u8;
     out.push('.');
     out.push(char::from(b'0' + cents / 10));
