@@ -363,8 +363,20 @@ fn fold(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 8);
     let mut pending_space = false;
     // last char pushed (ASCII), used for ñ detection and digit context
-    let mut chars = Decomposed::new(input).peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = Decomposed::new(input);
+    loop {
+        // most of a message is runs of ASCII letters and digits: copy them at once (what
+        // the per-character path below does to each, without its per-character decoding)
+        let run = chars.ascii_alnum_run();
+        if !run.is_empty() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.extend(run.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            continue;
+        }
+        let Some(c) = chars.next() else { break };
         if c.is_ascii() {
             let b = c as u8;
             if b.is_ascii_alphanumeric() {
@@ -377,7 +389,7 @@ fn fold(input: &str) -> String {
             }
             // separators kept inside a token: between digits, and a hyphen before a digit
             let prev = out.as_bytes().last().copied();
-            let next = chars.peek().copied();
+            let next = chars.peek();
             let prev_digit = !pending_space && prev.is_some_and(|p| p.is_ascii_digit());
             let prev_alnum = !pending_space && prev.is_some_and(|p| p.is_ascii_alphanumeric());
             let next_digit = next.is_some_and(|n| n.is_ascii_digit());
@@ -469,6 +481,40 @@ impl<'a> Decomposed<'a> {
             len: 0,
             pos: 0,
         }
+    }
+}
+
+impl<'a> Decomposed<'a> {
+    /// The character `next` will return, without taking it.
+    fn peek(&self) -> Option<char> {
+        if self.pos < self.len {
+            return Some(self.pending[self.pos]);
+        }
+        let c = self.chars.as_str().chars().next()?;
+        if c.is_ascii() {
+            return Some(c);
+        }
+        let mut first = None;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            first.get_or_insert(d);
+        });
+        first
+    }
+
+    /// Takes the longest run of ASCII letters and digits that comes next (empty while
+    /// characters of a decomposition are pending, or when the next one is anything else).
+    fn ascii_alnum_run(&mut self) -> &'a str {
+        if self.pos < self.len {
+            return "";
+        }
+        let rest = self.chars.as_str();
+        let n = rest
+            .bytes()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let (run, after) = rest.split_at(n);
+        self.chars = after.chars();
+        run
     }
 }
 
