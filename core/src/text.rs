@@ -252,26 +252,29 @@ impl Normalizer {
             text: String::with_capacity(folded.len()),
             spans: Vec::with_capacity(folded.len() / 5 + 1),
         };
-        let raw_tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
-        let mut i = 0;
-        while i < raw_tokens.len() {
+        let mut words = Words {
+            rest: folded.as_bytes(),
+            src: folded,
+        };
+        while let Some(raw) = words.next() {
             // letters spelled one by one ("i b i", "d n i" in speech transcripts) are joined
-            let run = raw_tokens[i..]
-                .iter()
-                .take_while(|t| t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase())
-                .count();
-            if run >= 3
-                && raw_tokens[i..i + run]
-                    .iter()
-                    .any(|t| !"aeiouy".contains(*t))
-            {
-                let joined: String = raw_tokens[i..i + run].concat();
-                push_token(&mut out, &joined);
-                i += run;
-                continue;
+            if is_lone_letter(raw) {
+                let mut ahead = words.clone();
+                let (mut run, mut consonant) = (1, !"aeiouy".contains(raw));
+                while let Some(t) = ahead.next().filter(|t| is_lone_letter(t)) {
+                    run += 1;
+                    consonant |= !"aeiouy".contains(t);
+                }
+                if run >= 3 && consonant {
+                    let mut joined = String::with_capacity(run);
+                    joined.push_str(raw);
+                    for _ in 1..run {
+                        joined.push_str(words.next().unwrap_or_default());
+                    }
+                    push_token(&mut out, &joined);
+                    continue;
+                }
             }
-            let raw = raw_tokens[i];
-            i += 1;
             let tok = squeeze(raw);
             if let Some(rep) = self.rewrites.get(tok.as_ref()) {
                 for part in rep.split(' ') {
@@ -295,6 +298,34 @@ impl Normalizer {
             push_token(&mut out, &tok);
         }
         out
+    }
+}
+
+fn is_lone_letter(t: &str) -> bool {
+    t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// The words of a folded text: split at spaces, empty ones skipped. (A byte loop: the words are
+/// short, and `str::split` searched each with `memchr`, which cost more than the word.)
+#[derive(Clone)]
+struct Words<'a> {
+    src: &'a str,
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let skip = self.rest.iter().take_while(|&&b| b == b' ').count();
+        self.rest = &self.rest[skip..];
+        if self.rest.is_empty() {
+            return None;
+        }
+        let len = self.rest.iter().take_while(|&&b| b != b' ').count();
+        let start = self.src.len() - self.rest.len();
+        self.rest = &self.rest[len..];
+        // spaces are ASCII, so both ends are character boundaries
+        self.src.get(start..start + len)
     }
 }
 
@@ -373,7 +404,9 @@ fn fold(input: &str) -> String {
                 out.push(' ');
             }
             pending_space = false;
-            out.extend(run.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            let start = out.len();
+            out.push_str(run);
+            out[start..].make_ascii_lowercase();
             continue;
         }
         let Some(c) = chars.next() else { break };
