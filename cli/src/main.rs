@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _, Result};
 use clap::{Parser, Subcommand};
 
-use civic_router::classify::model::{Model, TrainOptions, TrainingExample};
+use civic_router::classify::model::TrainOptions;
 use civic_router::config::Config;
-use civic_router::eval::{Evaluation, LabelledMessage};
+use civic_router::eval::LabelledMessage;
 use civic_router::rules::RuleInput;
 use civic_router::{ChannelKind, Decision, Message, Router};
 
@@ -401,33 +401,11 @@ fn check(config: &Path) -> Result<ExitCode> {
 }
 
 fn read_corpus(corpus: &Path) -> Result<Vec<LabelledMessage>> {
-    let reader = open_input(Some(corpus))?;
-    let mut gold = Vec::new();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("{}: line {}", corpus.display(), i + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        gold.push(
-            LabelledMessage::from_json_line(&line)
-                .map_err(|e| anyhow::anyhow!("{}: line {}: {e}", corpus.display(), i + 1))?,
-        );
-    }
-    Ok(gold)
-}
-
-fn examples(router: Option<&Router>, gold: &[LabelledMessage]) -> Vec<TrainingExample> {
-    let plain = civic_router::text::Normalizer::spanish();
-    gold.iter()
-        .map(|g| {
-            let text = g.message.routable_text();
-            let n = match router {
-                Some(r) => r.normalize(&text),
-                None => plain.normalize(&text),
-            };
-            TrainingExample::new(&n, Some(g.message.channel), &g.intent, &g.category)
-        })
-        .collect()
+    let mut src = String::new();
+    open_input(Some(corpus))?
+        .read_to_string(&mut src)
+        .with_context(|| format!("cannot read {}", corpus.display()))?;
+    civic_router::eval::parse_corpus(&src).map_err(|e| anyhow::anyhow!("{}: {e}", corpus.display()))
 }
 
 fn train(
@@ -445,7 +423,7 @@ fn train(
         ..Default::default()
     };
     let start = std::time::Instant::now();
-    let model = Model::train(&examples(router.as_ref(), &gold), &opts)
+    let model = civic_router::eval::train(router.as_ref(), &gold, &opts)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let json = model.to_json();
     std::fs::write(out, &json).with_context(|| format!("cannot write {}", out.display()))?;
@@ -471,99 +449,35 @@ fn cross_validate(
     errors: bool,
     folds_out: Option<&Path>,
 ) -> Result<ExitCode> {
-    if k < 2 {
-        bail!("--cv needs at least 2 folds");
-    }
     let base = Config::from_path(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let plain = Router::from_config(Config {
-        model: None,
-        model_source: None,
-        ..base.clone()
+    let gold = read_corpus(corpus)?;
+    let cv = civic_router::eval::cross_validate(&base, &gold, k, seed, |g, d| {
+        if errors {
+            print_error(g, d);
+        }
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let gold = read_corpus(corpus)?;
-    let folds = civic_router::eval::stratified_folds(&gold, k, seed);
     if let Some(p) = folds_out {
         let lines: String = gold
             .iter()
-            .zip(&folds)
+            .zip(&cv.folds)
             .map(|(g, f)| format!("{}\n", serde_json::json!({"id": g.message.id, "fold": f})))
             .collect();
         std::fs::write(p, lines).with_context(|| format!("cannot write {}", p.display()))?;
     }
-    let mut routed = 0usize;
-    let mut routing_time = std::time::Duration::ZERO;
-    let all_examples = examples(Some(&plain), &gold);
-    // without a [model] section the model alone decides (every label, whatever its probability)
-    let section = base
-        .model
-        .clone()
-        .unwrap_or(civic_router::config::ModelSection {
-            path: "<cv>".into(),
-            min_confidence: 0.0,
-            emergency_threshold: 0.5,
-            lead_above: 1.1,
-        });
-    let mut ev = Evaluation::default();
-    for fold in 0..k {
-        let train: Vec<TrainingExample> = all_examples
-            .iter()
-            .zip(&folds)
-            .filter(|(_, f)| **f != fold)
-            .map(|(e, _)| e.clone())
-            .collect();
-        let model = Model::train(
-            &train,
-            &TrainOptions {
-                seed,
-                ..Default::default()
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let router = Router::from_config(Config {
-            model: Some(section.clone()),
-            model_source: Some((format!("<cv fold {fold}>"), model.to_json())),
-            ..base.clone()
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (g, _) in gold.iter().zip(&folds).filter(|(_, f)| **f == fold) {
-            let t = std::time::Instant::now();
-            let d = router.route(&g.message);
-            routing_time += t.elapsed();
-            routed += 1;
-            let d = d.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
-            ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
-            if errors {
-                print_error(g, &d);
-            }
-        }
-    }
-    let per_second = routed as f64 / routing_time.as_secs_f64().max(1e-9);
     if json {
-        let mut v = eval_json(&ev);
-        v["messages_per_second"] = per_second.into();
+        let mut v = cv.evaluation.to_json();
+        v["messages_per_second"] = cv.messages_per_second.into();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("{k}-fold stratified cross-validation (seed {seed}): rules + model trained on the other folds");
-        print!("{}", ev.report());
-        println!("\nrouting one message at a time: {per_second:.0} messages/second");
+        print!("{}", cv.evaluation.report());
+        println!(
+            "\nrouting one message at a time (steady state, after a warm-up pass): {:.0} messages/second",
+            cv.messages_per_second
+        );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn eval_json(ev: &Evaluation) -> serde_json::Value {
-    serde_json::json!({
-        "messages": ev.total,
-        "intent_accuracy": ev.intent_accuracy(),
-        "category_accuracy": ev.category_accuracy(),
-        "joint_accuracy": ev.joint_accuracy(),
-        "category_macro_f1": ev.category_macro_f1(),
-        "emergency_recall": ev.emergency_recall(),
-        "district_accuracy": ev.district_accuracy(),
-        "intent": ev.intent_scores(),
-        "category": ev.category_scores(),
-        "confusions": ev.confusions(20),
-    })
 }
 
 /// One misrouted message, tab-separated: id, gold -> predicted, text (`eval --errors`).
@@ -579,18 +493,14 @@ fn print_error(g: &civic_router::eval::LabelledMessage, d: &civic_router::Decisi
 fn eval(config: &Path, corpus: &Path, json: bool, errors: bool) -> Result<ExitCode> {
     let router = load(config)?;
     let gold = read_corpus(corpus)?;
-    let msgs: Vec<Message> = gold.iter().map(|g| g.message.clone()).collect();
-    let mut ev = Evaluation::default();
-    for (g, r) in gold.iter().zip(router.route_batch(&msgs)) {
-        let d = r.map_err(|e| anyhow::anyhow!("message `{}`: {e}", g.message.id))?;
-        ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+    let ev = civic_router::eval::evaluate(&router, &gold, |g, d| {
         if errors {
-            print_error(g, &d);
+            print_error(g, d);
         }
-    }
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
-        let v = eval_json(&ev);
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&ev.to_json())?);
     } else {
         print!("{}", ev.report());
     }

@@ -391,6 +391,9 @@ pub enum ErrorKind {
     /// An appointment request was refused: unknown office or service, no free slot, the
     /// slot just taken, an unknown reference, an expired conversation.
     Appointment,
+    /// A model could not be trained (an empty or one-class corpus) or read (another format
+    /// version, a corrupt file).
+    Model,
 }
 
 impl ErrorKind {
@@ -406,6 +409,7 @@ impl ErrorKind {
             ErrorKind::Store => "STORE",
             ErrorKind::Delivery => "DELIVERY",
             ErrorKind::Appointment => "APPOINTMENT",
+            ErrorKind::Model => "MODEL",
         }
     }
 }
@@ -515,6 +519,9 @@ pub enum Error {
     /// An appointment request was refused.
     #[error(transparent)]
     Appointment(#[from] AppointmentError),
+    /// A model could not be trained or read.
+    #[error(transparent)]
+    Model(#[from] crate::classify::model::ModelError),
     /// Reading a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -544,6 +551,7 @@ impl Error {
             Error::Store(_) => ErrorKind::Store,
             Error::Delivery(_) => ErrorKind::Delivery,
             Error::Appointment(_) => ErrorKind::Appointment,
+            Error::Model(_) => ErrorKind::Model,
         }
     }
 }

@@ -320,6 +320,265 @@ pub fn stratified_folds(gold: &[LabelledMessage], k: usize, seed: u64) -> Vec<us
     folds
 }
 
+/// Reads a labelled corpus from JSON Lines text: one labelled message per line, blank lines
+/// skipped. A bad line is refused with its number.
+///
+/// ```
+/// use civic_router::eval::parse_corpus;
+/// let gold = parse_corpus("{\"id\": \"1\", \"channel\": \"sms\", \"text\": \"farola apagada\", \"intent\": \"incident\", \"category\": \"alumbrado\"}\n\n").unwrap();
+/// assert_eq!(gold.len(), 1);
+/// let e = parse_corpus("{\"id\": \"1\", \"channel\": \"sms\", \"text\": \"t\"}").unwrap_err();
+/// assert_eq!(e.to_string(), "line 1: not a message: missing label `intent`");
+/// ```
+pub fn parse_corpus(src: &str) -> Result<Vec<LabelledMessage>, crate::error::InputError> {
+    src.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            LabelledMessage::from_json_line(l).map_err(|reason| {
+                crate::error::InputError::Malformed {
+                    line: i + 1,
+                    reason: reason
+                        .strip_prefix("not a message: ")
+                        .unwrap_or(&reason)
+                        .to_string(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Reads a labelled corpus file (see [`parse_corpus`]).
+pub fn read_corpus(path: impl AsRef<std::path::Path>) -> crate::Result<Vec<LabelledMessage>> {
+    let p = path.as_ref();
+    let src = std::fs::read_to_string(p).map_err(|source| crate::Error::Io {
+        path: p.display().to_string(),
+        source,
+    })?;
+    Ok(parse_corpus(&src)?)
+}
+
+/// The training examples of a corpus, normalised as `router` normalises (its lexicon), or
+/// with the default Spanish normaliser when there is no router.
+pub fn training_examples(
+    router: Option<&crate::Router>,
+    gold: &[LabelledMessage],
+) -> Vec<crate::classify::model::TrainingExample> {
+    let plain = crate::text::Normalizer::spanish();
+    gold.iter()
+        .map(|g| {
+            let text = g.message.routable_text();
+            let n = match router {
+                Some(r) => r.normalize(&text),
+                None => plain.normalize(&text),
+            };
+            crate::classify::model::TrainingExample::new(
+                &n,
+                Some(g.message.channel),
+                &g.intent,
+                &g.category,
+            )
+        })
+        .collect()
+}
+
+/// Trains a model on a labelled corpus (normalised as `router` normalises, if given).
+/// Deterministic for the same corpus and options.
+///
+/// ```
+/// use civic_router::classify::model::TrainOptions;
+/// use civic_router::eval::{parse_corpus, train};
+/// let gold = parse_corpus(r#"
+/// {"id": "1", "channel": "sms", "text": "farola apagada", "intent": "incident", "category": "alumbrado"}
+/// {"id": "2", "channel": "sms", "text": "la farola no luce", "intent": "incident", "category": "alumbrado"}
+/// {"id": "3", "channel": "sms", "text": "horario del registro", "intent": "information", "category": "tramites"}
+/// {"id": "4", "channel": "sms", "text": "cuando abre el registro", "intent": "information", "category": "tramites"}
+/// "#).unwrap();
+/// let model = train(None, &gold, &TrainOptions { min_count: 1, ..Default::default() }).unwrap();
+/// assert_eq!(model.categories(), ["alumbrado", "tramites"]);
+/// // an empty corpus is refused
+/// assert!(train(None, &[], &TrainOptions::default()).is_err());
+/// ```
+pub fn train(
+    router: Option<&crate::Router>,
+    gold: &[LabelledMessage],
+    options: &crate::classify::model::TrainOptions,
+) -> Result<crate::classify::model::Model, crate::classify::model::ModelError> {
+    crate::classify::model::Model::train(&training_examples(router, gold), options)
+}
+
+/// Scores a router on a labelled corpus (every message routed; `each` sees every decision,
+/// to list the errors, say).
+pub fn evaluate(
+    router: &crate::Router,
+    gold: &[LabelledMessage],
+    mut each: impl FnMut(&LabelledMessage, &crate::Decision),
+) -> crate::Result<Evaluation> {
+    let msgs: Vec<Message> = gold.iter().map(|g| g.message.clone()).collect();
+    let mut ev = Evaluation::default();
+    for (g, r) in gold.iter().zip(router.route_batch(&msgs)) {
+        let d = r?;
+        ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+        each(g, &d);
+    }
+    Ok(ev)
+}
+
+/// What [`cross_validate`] found.
+#[derive(Debug, Clone)]
+pub struct CrossValidation {
+    /// Folds.
+    pub k: usize,
+    /// Seed of the folds and of training.
+    pub seed: u64,
+    /// Every message scored once, by the router whose model did not see it.
+    pub evaluation: Evaluation,
+    /// The fold of each corpus message, in corpus order.
+    pub folds: Vec<usize>,
+    /// Routing speed, one message at a time on one thread, in steady state (after a
+    /// warm-up pass over each fold).
+    pub messages_per_second: f64,
+}
+
+/// Passes over each held-out fold timed by [`cross_validate`] (after the scored pass).
+pub const TIMED_PASSES: usize = 5;
+
+/// Stratified K-fold cross-validation of a configuration on one corpus: for each fold, a
+/// model is trained on the other folds (normalised as the configuration normalises) and the
+/// configuration — its rules with that model — routes the held-out messages. Without a
+/// `[model]` section in `base`, the model alone decides every label. `each` sees every
+/// scored decision.
+///
+/// ```
+/// use civic_router::config::Config;
+/// use civic_router::eval::{cross_validate, parse_corpus};
+/// let cfg = Config::from_toml_str(r#"
+/// [categories]
+/// alumbrado = "street lighting"
+/// tramites = "paperwork"
+/// general = "anything else"
+/// [[department]]
+/// id = "d"
+/// name = "d"
+/// [routing]
+/// default = "d"
+/// "#, "cv.toml").unwrap();
+/// let lines: String = (0..12).map(|i| {
+///     let (t, intent, c) = if i % 2 == 0 { ("farola apagada sin luz", "incident", "alumbrado") }
+///                          else { ("horario del registro civil", "information", "tramites") };
+///     format!("{{\"id\": \"{i}\", \"channel\": \"sms\", \"text\": \"{t} {i}\", \"intent\": \"{intent}\", \"category\": \"{c}\"}}\n")
+/// }).collect();
+/// let cv = cross_validate(&cfg, &parse_corpus(&lines).unwrap(), 3, 42, |_, _| {}).unwrap();
+/// assert_eq!(cv.evaluation.total, 12);
+/// assert_eq!(cv.evaluation.category_accuracy(), 1.0);
+/// assert!(cross_validate(&cfg, &parse_corpus(&lines).unwrap(), 1, 42, |_, _| {}).is_err());
+/// ```
+pub fn cross_validate(
+    base: &crate::config::Config,
+    gold: &[LabelledMessage],
+    k: usize,
+    seed: u64,
+    mut each: impl FnMut(&LabelledMessage, &crate::Decision),
+) -> crate::Result<CrossValidation> {
+    use crate::classify::model::TrainOptions;
+    use crate::config::{Config, ModelSection};
+    if k < 2 {
+        return Err(crate::classify::model::ModelError(format!(
+            "cross-validation needs at least 2 folds, not {k}"
+        ))
+        .into());
+    }
+    if gold.len() < k {
+        return Err(crate::classify::model::ModelError(format!(
+            "{} messages cannot make {k} folds",
+            gold.len()
+        ))
+        .into());
+    }
+    let plain = crate::Router::from_config(Config {
+        model: None,
+        model_source: None,
+        ..base.clone()
+    })?;
+    let folds = stratified_folds(gold, k, seed);
+    let examples = training_examples(Some(&plain), gold);
+    // without a [model] section the model alone decides (every label, whatever its probability)
+    let section = base.model.clone().unwrap_or(ModelSection {
+        path: "<cv>".into(),
+        min_confidence: 0.0,
+        emergency_threshold: 0.5,
+        lead_above: 1.1,
+    });
+    let options = TrainOptions {
+        seed,
+        ..Default::default()
+    };
+    let mut ev = Evaluation::default();
+    let (mut routed, mut time) = (0usize, std::time::Duration::ZERO);
+    for fold in 0..k {
+        let train: Vec<_> = examples
+            .iter()
+            .zip(&folds)
+            .filter(|(_, f)| **f != fold)
+            .map(|(e, _)| e.clone())
+            .collect();
+        let model = crate::classify::model::Model::train(&train, &options)?;
+        let router = crate::Router::from_config(Config {
+            model: Some(section.clone()),
+            model_source: Some((format!("<cv fold {fold}>"), model.to_json())),
+            ..base.clone()
+        })?;
+        let held_out: Vec<&LabelledMessage> = gold
+            .iter()
+            .zip(&folds)
+            .filter(|(_, f)| **f == fold)
+            .map(|(g, _)| g)
+            .collect();
+        for g in &held_out {
+            let d = router.route(&g.message)?;
+            ev.add(g, d.intent.as_str(), &d.category, d.district.as_deref());
+            each(g, &d);
+        }
+        // speed in steady state, as a running service sees it: the pass above warmed the
+        // router (its regexes' lazy DFAs fill on first use)
+        for _ in 0..TIMED_PASSES {
+            let t = std::time::Instant::now();
+            for g in &held_out {
+                let _ = std::hint::black_box(router.route(std::hint::black_box(&g.message)));
+            }
+            time += t.elapsed();
+            routed += held_out.len();
+        }
+    }
+    Ok(CrossValidation {
+        k,
+        seed,
+        evaluation: ev,
+        folds,
+        messages_per_second: routed as f64 / time.as_secs_f64().max(1e-9),
+    })
+}
+
+impl Evaluation {
+    /// The scores as JSON: accuracies, macro-F1, emergency recall, district accuracy,
+    /// per-class scores and the 20 most frequent confusions (what `civic-router eval --json`
+    /// prints and the bindings return).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "messages": self.total,
+            "intent_accuracy": self.intent_accuracy(),
+            "category_accuracy": self.category_accuracy(),
+            "joint_accuracy": self.joint_accuracy(),
+            "category_macro_f1": self.category_macro_f1(),
+            "emergency_recall": self.emergency_recall(),
+            "district_accuracy": self.district_accuracy(),
+            "intent": self.intent_scores(),
+            "category": self.category_scores(),
+            "confusions": self.confusions(20),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

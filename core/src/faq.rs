@@ -182,12 +182,12 @@ struct Term {
 pub struct KnowledgeBase {
     entries: Vec<Arc<FaqEntry>>,
     normalizer: Normalizer,
-    terms: HashMap<String, u32>,
+    terms: rustc_hash::FxHashMap<String, u32>,
     index: Vec<Term>,
     /// term text per id (for explanations and fuzzy checks)
     names: Vec<String>,
     /// deletion-neighbourhood hash → term ids (terms of at least FUZZY_MIN_LEN bytes)
-    fuzzy: HashMap<u64, Vec<u32>>,
+    fuzzy: rustc_hash::FxHashMap<u64, Vec<u32>>,
     doc_len: Vec<f32>,
     avg_len: f32,
     /// IDF of a term seen in one document: what an unknown query term weighs
@@ -447,7 +447,7 @@ impl KnowledgeBase {
         normalizer: Normalizer,
     ) -> Result<KnowledgeBase, ConfigError> {
         check_entries(&entries, origin)?;
-        let mut terms: HashMap<String, u32> = HashMap::new();
+        let mut terms: rustc_hash::FxHashMap<String, u32> = Default::default();
         let mut names: Vec<String> = Vec::new();
         let mut postings: Vec<Vec<(u32, f32)>> = Vec::new();
         let mut doc_len = Vec::with_capacity(entries.len());
@@ -487,7 +487,7 @@ impl KnowledgeBase {
                 postings: p,
             })
             .collect();
-        let mut fuzzy: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut fuzzy: rustc_hash::FxHashMap<u64, Vec<u32>> = Default::default();
         for (id, name) in names.iter().enumerate() {
             if name.len() >= FUZZY_MIN_LEN {
                 crate::route::deletion_hashes(name, |h| {

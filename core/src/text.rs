@@ -30,7 +30,6 @@
 //! assert_eq!(n.normalize("Año").as_str(), "anyo");
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
@@ -100,7 +99,7 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct Normalizer {
     /// token → replacement (one or more tokens, space separated, already normalised)
-    rewrites: HashMap<String, String>,
+    rewrites: rustc_hash::FxHashMap<String, String>,
     /// words ending in `ao` that are not participles with a dropped `d`
     ao_exceptions: Vec<&'static str>,
     restore_ado: bool,
@@ -211,7 +210,7 @@ impl Normalizer {
     /// ```
     pub fn plain() -> Self {
         Normalizer {
-            rewrites: HashMap::new(),
+            rewrites: rustc_hash::FxHashMap::default(),
             ao_exceptions: Vec::new(),
             restore_ado: false,
         }
@@ -253,26 +252,29 @@ impl Normalizer {
             text: String::with_capacity(folded.len()),
             spans: Vec::with_capacity(folded.len() / 5 + 1),
         };
-        let raw_tokens: Vec<&str> = folded.split(' ').filter(|t| !t.is_empty()).collect();
-        let mut i = 0;
-        while i < raw_tokens.len() {
+        let mut words = Words {
+            rest: folded.as_bytes(),
+            src: folded,
+        };
+        while let Some(raw) = words.next() {
             // letters spelled one by one ("i b i", "d n i" in speech transcripts) are joined
-            let run = raw_tokens[i..]
-                .iter()
-                .take_while(|t| t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase())
-                .count();
-            if run >= 3
-                && raw_tokens[i..i + run]
-                    .iter()
-                    .any(|t| !"aeiouy".contains(*t))
-            {
-                let joined: String = raw_tokens[i..i + run].concat();
-                push_token(&mut out, &joined);
-                i += run;
-                continue;
+            if is_lone_letter(raw) {
+                let mut ahead = words.clone();
+                let (mut run, mut consonant) = (1, !"aeiouy".contains(raw));
+                while let Some(t) = ahead.next().filter(|t| is_lone_letter(t)) {
+                    run += 1;
+                    consonant |= !"aeiouy".contains(t);
+                }
+                if run >= 3 && consonant {
+                    let mut joined = String::with_capacity(run);
+                    joined.push_str(raw);
+                    for _ in 1..run {
+                        joined.push_str(words.next().unwrap_or_default());
+                    }
+                    push_token(&mut out, &joined);
+                    continue;
+                }
             }
-            let raw = raw_tokens[i];
-            i += 1;
             let tok = squeeze(raw);
             if let Some(rep) = self.rewrites.get(tok.as_ref()) {
                 for part in rep.split(' ') {
@@ -296,6 +298,34 @@ impl Normalizer {
             push_token(&mut out, &tok);
         }
         out
+    }
+}
+
+fn is_lone_letter(t: &str) -> bool {
+    t.len() == 1 && t.as_bytes()[0].is_ascii_lowercase()
+}
+
+/// The words of a folded text: split at spaces, empty ones skipped. (A byte loop: the words are
+/// short, and `str::split` searched each with `memchr`, which cost more than the word.)
+#[derive(Clone)]
+struct Words<'a> {
+    src: &'a str,
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let skip = self.rest.iter().take_while(|&&b| b == b' ').count();
+        self.rest = &self.rest[skip..];
+        if self.rest.is_empty() {
+            return None;
+        }
+        let len = self.rest.iter().take_while(|&&b| b != b' ').count();
+        let start = self.src.len() - self.rest.len();
+        self.rest = &self.rest[len..];
+        // spaces are ASCII, so both ends are character boundaries
+        self.src.get(start..start + len)
     }
 }
 
@@ -364,8 +394,22 @@ fn fold(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + 8);
     let mut pending_space = false;
     // last char pushed (ASCII), used for ñ detection and digit context
-    let mut chars = Decomposed::new(input).peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = Decomposed::new(input);
+    loop {
+        // most of a message is runs of ASCII letters and digits: copy them at once (what
+        // the per-character path below does to each, without its per-character decoding)
+        let run = chars.ascii_alnum_run();
+        if !run.is_empty() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            let start = out.len();
+            out.push_str(run);
+            out[start..].make_ascii_lowercase();
+            continue;
+        }
+        let Some(c) = chars.next() else { break };
         if c.is_ascii() {
             let b = c as u8;
             if b.is_ascii_alphanumeric() {
@@ -378,7 +422,7 @@ fn fold(input: &str) -> String {
             }
             // separators kept inside a token: between digits, and a hyphen before a digit
             let prev = out.as_bytes().last().copied();
-            let next = chars.peek().copied();
+            let next = chars.peek();
             let prev_digit = !pending_space && prev.is_some_and(|p| p.is_ascii_digit());
             let prev_alnum = !pending_space && prev.is_some_and(|p| p.is_ascii_alphanumeric());
             let next_digit = next.is_some_and(|n| n.is_ascii_digit());
@@ -470,6 +514,40 @@ impl<'a> Decomposed<'a> {
             len: 0,
             pos: 0,
         }
+    }
+}
+
+impl<'a> Decomposed<'a> {
+    /// The character `next` will return, without taking it.
+    fn peek(&self) -> Option<char> {
+        if self.pos < self.len {
+            return Some(self.pending[self.pos]);
+        }
+        let c = self.chars.as_str().chars().next()?;
+        if c.is_ascii() {
+            return Some(c);
+        }
+        let mut first = None;
+        unicode_normalization::char::decompose_canonical(c, |d| {
+            first.get_or_insert(d);
+        });
+        first
+    }
+
+    /// Takes the longest run of ASCII letters and digits that comes next (empty while
+    /// characters of a decomposition are pending, or when the next one is anything else).
+    fn ascii_alnum_run(&mut self) -> &'a str {
+        if self.pos < self.len {
+            return "";
+        }
+        let rest = self.chars.as_str();
+        let n = rest
+            .bytes()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let (run, after) = rest.split_at(n);
+        self.chars = after.chars();
+        run
     }
 }
 

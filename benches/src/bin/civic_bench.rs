@@ -95,6 +95,21 @@ fn main() -> anyhow::Result<()> {
             let check: usize = arg(&args, "--check", Some(1000))?;
             measure(&dir, seconds, check)
         }
+        Some("route") => {
+            let config: PathBuf = arg(
+                &args,
+                "--config",
+                Some(PathBuf::from("examples/sevilla/router.toml")),
+            )?;
+            let corpus: PathBuf = arg(
+                &args,
+                "--corpus",
+                Some(PathBuf::from("../shared/corpus/dev.jsonl")),
+            )?;
+            let seconds: f64 = arg(&args, "--seconds", Some(3.0))?;
+            let passes: usize = arg(&args, "--passes", Some(0))?;
+            route(&config, &corpus, seconds, passes)
+        }
         Some("ingest") => {
             let n: usize = arg(&args, "--messages", Some(2_000))?;
             let rounds: usize = arg(&args, "--rounds", Some(10))?;
@@ -107,8 +122,65 @@ fn main() -> anyhow::Result<()> {
             let dir: PathBuf = arg(&args, "--dir", Some(PathBuf::from("target/bench-ingest")))?;
             ingest_pg::run(&url, n, &dir)
         }
-        _ => bail!("usage: civic-bench ingest-pg --url URL [--messages N] | ingest [--messages N] [--rounds R] [--dir DIR] | dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
+        _ => bail!("usage: civic-bench route [--config TOML] [--corpus JSONL] [--seconds S | --passes N] | ingest-pg --url URL [--messages N] | ingest [--messages N] [--rounds R] [--dir DIR] | dump --rules N [--messages M] [--seed S] --out DIR | measure --dir DIR [--seconds S] [--check K]"),
     }
+}
+
+/// Steady-state routing, one message at a time on one thread, through a whole configuration
+/// (normalisation, rules, model, routing, the decision with its explanation) over a labelled
+/// corpus (the labels are ignored): every message of the corpus once to warm up, then passes
+/// over the corpus until `seconds` have gone by (or exactly `passes` passes when it is not 0:
+/// what an instruction-counting profiler wants).
+fn route(
+    config: &std::path::Path,
+    corpus: &std::path::Path,
+    seconds: f64,
+    passes: usize,
+) -> anyhow::Result<()> {
+    let router = civic_router::Router::from_path(config)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+    let msgs: Vec<Message> = std::fs::read_to_string(corpus)
+        .with_context(|| format!("cannot read {}", corpus.display()))?
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            civic_router::eval::LabelledMessage::from_json_line(l)
+                .map(|g| g.message)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", corpus.display()))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if msgs.is_empty() {
+        bail!("{} holds no message", corpus.display());
+    }
+    let mut sink = 0usize;
+    for m in &msgs {
+        sink += router.route(m).map_or(0, |d| d.rules.len());
+    }
+    let (mut n, start) = (0usize, Instant::now());
+    while if passes > 0 {
+        n < passes * msgs.len()
+    } else {
+        start.elapsed() < Duration::from_secs_f64(seconds)
+    } {
+        for m in &msgs {
+            sink += router
+                .route(std::hint::black_box(m))
+                .map_or(0, |d| d.rules.len());
+        }
+        n += msgs.len();
+    }
+    let per_second = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({
+            "config": config.display().to_string(),
+            "messages": msgs.len(),
+            "routed": n,
+            "messages_per_second": per_second,
+            "rules_fired": sink,
+        })
+    );
+    Ok(())
 }
 
 fn measure(dir: &std::path::Path, seconds: f64, check: usize) -> anyhow::Result<()> {

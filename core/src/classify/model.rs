@@ -50,10 +50,73 @@ pub const FORMAT: &str = "civic-router-linear-model";
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A remembered prediction: (model address, channel, normalised text, prediction).
-type Memo = (usize, Option<ChannelKind>, String, Prediction);
+type Memo = (usize, Option<ChannelKind>, String, Arc<Prediction>);
+
+/// Scratch space of one prediction, kept per thread so that predicting allocates nothing but
+/// its answer.
+#[derive(Default)]
+struct Scratch {
+    window: Vec<u8>,
+    hashes: Vec<u64>,
+    /// occurrences of each feature in the current text (all zero between predictions)
+    counts: Vec<u16>,
+    x: Vec<(u32, f32)>,
+    acc: Vec<[f32; LANE]>,
+    intent: Vec<f32>,
+    category: Vec<f32>,
+}
+
+/// Width of the weight blocks scored at once (one AVX register of `f32`).
+const LANE: usize = 8;
+
+/// The weights of both heads laid out for prediction: one row per feature holding the intent
+/// classes then the category classes, each padded with zeros to a multiple of [`LANE`], so
+/// that scoring a feature is a few fixed-width multiply-adds the compiler vectorises.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    /// lane blocks per feature row
+    blocks: usize,
+    /// lane blocks of the intent head (the category's start after them)
+    intent_blocks: usize,
+    rows: Vec<[f32; LANE]>,
+    bias: Vec<[f32; LANE]>,
+}
+
+impl Packed {
+    fn new(features: usize, intent: &Head, category: &Head) -> Packed {
+        let ki = intent.classes.len();
+        let kc = category.classes.len();
+        let ib = ki.div_ceil(LANE);
+        let blocks = ib + kc.div_ceil(LANE);
+        let mut rows = vec![[0.0; LANE]; features * blocks];
+        let mut bias = vec![[0.0; LANE]; blocks];
+        let put = |row: &mut [[f32; LANE]], at: usize, w: f32| row[at / LANE][at % LANE] = w;
+        for f in 0..features {
+            let row = &mut rows[f * blocks..(f + 1) * blocks];
+            for j in 0..ki {
+                put(row, j, intent.weights[f * ki + j]);
+            }
+            for j in 0..kc {
+                put(row, ib * LANE + j, category.weights[f * kc + j]);
+            }
+        }
+        for j in 0..ki {
+            put(&mut bias, j, intent.bias[j]);
+        }
+        for j in 0..kc {
+            put(&mut bias, ib * LANE + j, category.bias[j]);
+        }
+        Packed {
+            blocks,
+            intent_blocks: ib,
+            rows,
+            bias,
+        }
+    }
+}
 
 thread_local! {
-    static BUFFERS: std::cell::RefCell<(Vec<u8>, Vec<u64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    static BUFFERS: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
     /// The last prediction on this thread: the three stages of the chain (lead, emergency
     /// detector, fill) ask the same model about the same text.
     static LAST: std::cell::RefCell<Option<Memo>> = const { std::cell::RefCell::new(None) };
@@ -175,6 +238,8 @@ pub struct Model {
     category: Head,
     #[serde(skip)]
     index: FeatureIndex,
+    #[serde(skip)]
+    packed: Packed,
 }
 
 /// The error of loading or training a model.
@@ -215,36 +280,49 @@ pub fn features(text: &NormalizedText, channel: Option<ChannelKind>) -> Vec<Stri
     out
 }
 
-/// FNV-1a over the concatenation of `parts`: the hash of a feature's name, computed without
-/// building the name.
-pub(crate) fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for &b in *p {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+/// FNV-1a of `bytes`, continuing from the state `h`.
+#[inline]
+fn fnv_from(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(FNV_PRIME);
     }
     h
 }
 
-/// The hashes of [`features`], computed without allocating a string per feature (the hot
-/// path of prediction). `buf` is scratch space.
+/// FNV-1a over the concatenation of `parts`: the hash of a feature's name, computed without
+/// building the name.
+pub(crate) fn fnv(parts: &[&[u8]]) -> u64 {
+    parts.iter().fold(FNV_OFFSET, |h, p| fnv_from(h, p))
+}
+
+/// The hashes of [`features`] (in another order), computed without allocating a string per
+/// feature (the hot path of prediction). FNV reads bytes in order, so the state after a
+/// prefix is shared: the `w:`, `b:`, `c:` marks are hashed once, and a position's 4- and
+/// 5-gram continue its 3-gram. `buf` is scratch space.
 fn feature_hashes(
     text: &NormalizedText,
     channel: Option<ChannelKind>,
     buf: &mut Vec<u8>,
     out: &mut Vec<u64>,
 ) {
+    let (hw, hb, hc) = (
+        fnv_from(FNV_OFFSET, b"w:"),
+        fnv_from(FNV_OFFSET, b"b:"),
+        fnv_from(FNV_OFFSET, b"c:"),
+    );
     out.clear();
     let mut prev: Option<&str> = None;
     let mut any = false;
     for t in text.tokens() {
         any = true;
         let tb = t.as_bytes();
-        out.push(fnv(&[b"w:", tb]));
+        out.push(fnv_from(hw, tb));
         if let Some(p) = prev {
-            out.push(fnv(&[b"b:", p.as_bytes(), b"_", tb]));
+            out.push(fnv_from(fnv_from(fnv_from(hb, p.as_bytes()), b"_"), tb));
         }
         prev = Some(t);
         if tb.len() >= 3 {
@@ -252,12 +330,12 @@ fn feature_hashes(
             buf.push(b'<');
             buf.extend_from_slice(tb);
             buf.push(b'>');
-            for n in 3..=5 {
-                if buf.len() < n {
-                    break;
-                }
-                for w in buf.windows(n) {
-                    out.push(fnv(&[b"c:", w]));
+            for i in 0..=buf.len() - 3 {
+                let mut h = fnv_from(hc, &buf[i..i + 3]);
+                out.push(h);
+                for &next in buf.iter().skip(i + 3).take(2) {
+                    h = fnv_from(h, &[next]);
+                    out.push(h);
                 }
             }
         }
@@ -270,30 +348,81 @@ fn feature_hashes(
     }
 }
 
-/// Sparse, L2-normalised feature vector from feature hashes: (feature index, value).
+/// Sparse, L2-normalised feature vector from feature hashes: (feature index, value), by
+/// feature index.
 fn vectorize(index: &FeatureIndex, hashes: &[u64]) -> Vec<(u32, f32)> {
-    let mut ids: Vec<u32> = hashes
-        .iter()
-        .filter_map(|h| index.get(h).copied())
-        .collect();
+    let (mut ids, mut v) = (Vec::new(), Vec::new());
+    vectorize_into(index, hashes, &mut ids, &mut v);
+    v
+}
+
+/// [`vectorize`] into caller-owned buffers (`ids` is scratch space).
+fn vectorize_into(
+    index: &FeatureIndex,
+    hashes: &[u64],
+    ids: &mut Vec<u32>,
+    v: &mut Vec<(u32, f32)>,
+) {
+    ids.clear();
+    ids.extend(hashes.iter().filter_map(|h| index.get(h).copied()));
     ids.sort_unstable();
-    let mut v: Vec<(u32, f32)> = Vec::with_capacity(ids.len());
-    for id in ids {
+    v.clear();
+    for &id in ids.iter() {
         match v.last_mut() {
             Some(last) if last.0 == id => last.1 += 1.0,
             _ => v.push((id, 1.0)),
         }
     }
-    for e in &mut v {
-        e.1 = 1.0 + e.1.ln();
+    let mut norm = 0.0f32;
+    for e in v.iter_mut() {
+        // ln(1) = 0: most features occur once, and need no logarithm
+        if e.1 != 1.0 {
+            e.1 = 1.0 + e.1.ln();
+        }
+        norm += e.1 * e.1;
     }
-    let norm = v.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
+    let norm = norm.sqrt();
     if norm > 0.0 {
-        for e in &mut v {
+        for e in v.iter_mut() {
             e.1 /= norm;
         }
     }
-    v
+}
+
+/// The prediction-time [`vectorize`]: the same values, in the order the features first occur
+/// instead of by index (no sort), counting repeats in `counts` (left all zero again).
+fn vectorize_unsorted(
+    index: &FeatureIndex,
+    hashes: &[u64],
+    counts: &mut Vec<u16>,
+    v: &mut Vec<(u32, f32)>,
+) {
+    if counts.len() < index.len() {
+        counts.resize(index.len(), 0);
+    }
+    v.clear();
+    for h in hashes {
+        if let Some(&id) = index.get(h) {
+            let c = &mut counts[id as usize];
+            if *c == 0 {
+                v.push((id, 0.0));
+            }
+            *c = c.saturating_add(1);
+        }
+    }
+    let mut norm = 0.0f32;
+    for e in v.iter_mut() {
+        let c = std::mem::take(&mut counts[e.0 as usize]);
+        // ln(1) = 0: most features occur once, and need no logarithm
+        e.1 = if c == 1 { 1.0 } else { 1.0 + f32::from(c).ln() };
+        norm += e.1 * e.1;
+    }
+    let norm = norm.sqrt();
+    if norm > 0.0 {
+        for e in v.iter_mut() {
+            e.1 /= norm;
+        }
+    }
 }
 
 fn softmax(scores: &mut [f32]) {
@@ -310,16 +439,25 @@ fn softmax(scores: &mut [f32]) {
 
 impl Head {
     fn scores(&self, x: &[(u32, f32)]) -> Vec<f32> {
+        let mut s = Vec::new();
+        self.scores_into(x, &mut s);
+        s
+    }
+
+    /// The class probabilities of `x`, written into `s`.
+    fn scores_into(&self, x: &[(u32, f32)], s: &mut Vec<f32>) {
         let k = self.classes.len();
-        let mut s = self.bias.clone();
+        s.clear();
+        s.extend_from_slice(&self.bias);
         for &(f, v) in x {
-            let row = &self.weights[f as usize * k..(f as usize + 1) * k];
-            for (sj, w) in s.iter_mut().zip(row) {
-                *sj += w * v;
+            let start = f as usize * k;
+            if let Some(row) = self.weights.get(start..start + k) {
+                for (sj, w) in s.iter_mut().zip(row) {
+                    *sj += w * v;
+                }
             }
         }
-        softmax(&mut s);
-        s
+        softmax(s);
     }
 
     fn train(
@@ -370,39 +508,45 @@ impl Head {
         h
     }
 
-    fn best(&self, x: &[(u32, f32)], names: &[String], top: usize) -> (Scored, Vec<f32>) {
-        let p = self.scores(x);
+    /// The most probable class given its probabilities `p` (from [`scores_into`]), with the
+    /// `top` features of `x` that weighed most for it, strongest first (ties: lower feature
+    /// index first). Only the kept features are named (allocated).
+    fn best(&self, x: &[(u32, f32)], p: &[f32], names: &[String], top: usize) -> Scored {
         let (bi, bp) =
             p.iter().enumerate().fold(
                 (0, f32::MIN),
                 |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
             );
         let k = self.classes.len();
-        // weigh every feature, but name (allocate) only the `top` kept
-        let mut contrib: Vec<(u32, f32)> = x
-            .iter()
-            .map(|&(f, v)| (f, self.weights[f as usize * k + bi] * v))
-            .filter(|&(_, c)| c > 0.0)
-            .collect();
-        let strongest_first =
-            |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        if contrib.len() > top {
-            contrib.select_nth_unstable_by(top, strongest_first);
-            contrib.truncate(top);
+        // a small sorted buffer: strongest first, and among equal contributions the lower
+        // feature index first
+        let before = |a: (u32, f32), b: (u32, f32)| a.1 > b.1 || (a.1 == b.1 && a.0 < b.0);
+        let mut kept: [(u32, f32); 8] = [(0, 0.0); 8];
+        let top = top.min(kept.len());
+        let mut n = 0;
+        for &(f, v) in x {
+            let c = self.weights.get(f as usize * k + bi).map_or(0.0, |w| w * v);
+            if c <= 0.0 || top == 0 || (n == top && !before((f, c), kept[n - 1])) {
+                continue;
+            }
+            let mut i = n.min(top - 1);
+            if n < top {
+                n += 1;
+            }
+            while i > 0 && before((f, c), kept[i - 1]) {
+                kept[i] = kept[i - 1];
+                i -= 1;
+            }
+            kept[i] = (f, c);
         }
-        contrib.sort_unstable_by(strongest_first);
-        let contrib: Vec<(String, f32)> = contrib
-            .into_iter()
-            .map(|(f, c)| (names[f as usize].clone(), c))
-            .collect();
-        (
-            Scored {
-                label: self.classes[bi].clone(),
-                probability: bp,
-                top_features: contrib,
-            },
-            p,
-        )
+        Scored {
+            label: self.classes[bi].clone(),
+            probability: bp,
+            top_features: kept[..n]
+                .iter()
+                .map(|&(f, c)| (names[f as usize].clone(), c))
+                .collect(),
+        }
     }
 }
 
@@ -477,8 +621,16 @@ impl Model {
             intent,
             category,
             index,
+            packed: Packed::default(),
         }
-        .rounded())
+        .rounded()
+        .packed())
+    }
+
+    /// The model with its weights laid out for prediction.
+    fn packed(mut self) -> Model {
+        self.packed = Packed::new(self.features.len(), &self.intent, &self.category);
+        self
     }
 
     /// Weights rounded to 4 decimals: the file stays small and loading gives back exactly the
@@ -499,40 +651,92 @@ impl Model {
 
     /// Predicts intent and category for a normalised text.
     pub fn predict(&self, text: &NormalizedText, channel: Option<ChannelKind>) -> Prediction {
-        let x = BUFFERS.with(|b| {
-            let (buf, hashes) = &mut *b.borrow_mut();
-            feature_hashes(text, channel, buf, hashes);
-            vectorize(&self.index, hashes)
-        });
-        let (intent, p) = self.intent.best(&x, &self.features, 5);
-        let emergency_probability = self
-            .intent
-            .classes
-            .iter()
-            .position(|c| c == "emergency")
-            .map_or(0.0, |i| p[i]);
-        let (category, _) = self.category.best(&x, &self.features, 5);
-        Prediction {
-            intent,
-            category,
-            emergency_probability,
+        BUFFERS.with(|b| {
+            let sc = &mut *b.borrow_mut();
+            feature_hashes(text, channel, &mut sc.window, &mut sc.hashes);
+            vectorize_unsorted(&self.index, &sc.hashes, &mut sc.counts, &mut sc.x);
+            self.packed_scores(&sc.x, &mut sc.acc, &mut sc.intent, &mut sc.category);
+            let emergency_probability = self
+                .intent
+                .classes
+                .iter()
+                .position(|c| c == "emergency")
+                .map_or(0.0, |i| sc.intent[i]);
+            Prediction {
+                intent: self.intent.best(&sc.x, &sc.intent, &self.features, 5),
+                category: self.category.best(&sc.x, &sc.category, &self.features, 5),
+                emergency_probability,
+            }
+        })
+    }
+
+    /// Both heads' class probabilities for `x`, through the packed weights.
+    fn packed_scores(
+        &self,
+        x: &[(u32, f32)],
+        acc: &mut Vec<[f32; LANE]>,
+        intent: &mut Vec<f32>,
+        category: &mut Vec<f32>,
+    ) {
+        let p = &self.packed;
+        acc.clear();
+        acc.extend_from_slice(&p.bias);
+        for &(f, v) in x {
+            let start = f as usize * p.blocks;
+            let Some(row) = p.rows.get(start..start + p.blocks) else {
+                continue;
+            };
+            for (a, r) in acc.iter_mut().zip(row) {
+                // through a local copy: the compiler cannot prove `acc` and the rows apart,
+                // and would otherwise store each lane before loading the next
+                let mut sum = *a;
+                for t in 0..LANE {
+                    sum[t] += r[t] * v;
+                }
+                *a = sum;
+            }
         }
+        let flat = acc.as_flattened();
+        intent.clear();
+        intent.extend_from_slice(&flat[..self.intent.classes.len()]);
+        softmax(intent);
+        let c0 = p.intent_blocks * LANE;
+        category.clear();
+        category.extend_from_slice(&flat[c0..c0 + self.category.classes.len()]);
+        softmax(category);
     }
 
     /// [`predict`](Self::predict), remembering the last answer on this thread: the chain's
     /// three model stages ask about the same text one after the other.
-    fn predict_cached(&self, text: &NormalizedText, channel: Option<ChannelKind>) -> Prediction {
+    fn predict_cached(
+        &self,
+        text: &NormalizedText,
+        channel: Option<ChannelKind>,
+    ) -> Arc<Prediction> {
         let me = self as *const Model as usize;
         let hit = LAST.with(|l| {
             l.borrow().as_ref().and_then(|(m, c, t, p)| {
-                (*m == me && *c == channel && t == text.as_str()).then(|| p.clone())
+                (*m == me && *c == channel && t == text.as_str()).then(|| Arc::clone(p))
             })
         });
         if let Some(p) = hit {
             return p;
         }
-        let p = self.predict(text, channel);
-        LAST.with(|l| *l.borrow_mut() = Some((me, channel, text.as_str().to_string(), p.clone())));
+        let p = Arc::new(self.predict(text, channel));
+        LAST.with(|l| {
+            let mut l = l.borrow_mut();
+            match l.as_mut() {
+                // reuse the remembered text's buffer
+                Some((m, c, t, old)) => {
+                    *m = me;
+                    *c = channel;
+                    t.clear();
+                    t.push_str(text.as_str());
+                    *old = Arc::clone(&p);
+                }
+                None => *l = Some((me, channel, text.as_str().to_string(), Arc::clone(&p))),
+            }
+        });
         p
     }
 
@@ -605,7 +809,7 @@ impl Model {
             .enumerate()
             .map(|(i, f)| (fnv(&[f.as_bytes()]), i as u32))
             .collect();
-        Ok(m)
+        Ok(m.packed())
     }
 
     /// Reads a model file.
@@ -644,14 +848,58 @@ impl ModelClassifier {
     }
 }
 
+/// Appends `x` with two decimals, exactly as `format!("{x:.2}")` writes it (round half to
+/// even on the binary value) but without the general float formatter, which dominated the
+/// cost of an explanation.
+fn push_2dp(out: &mut String, x: f32) {
+    use std::fmt::Write as _;
+    if !x.is_finite() || x.abs() >= 1e15 {
+        let _ = write!(out, "{x:.2}");
+        return;
+    }
+    // exact: a 24-bit mantissa times 100 fits in a double's 53 bits
+    let hundredths = (f64::from(x) * 100.0).round_ties_even().abs() as u64;
+    if x.is_sign_negative() {
+        out.push('-');
+    }
+    let units = hundredths / 100;
+    if units < 10 {
+        out.push(char::from(b'0' + units as u8));
+    } else {
+        let _ = write!(out, "{units}");
+    }
+    let cents = (hundredths % 100) as u8;
+    out.push('.');
+    out.push(char::from(b'0' + cents / 10));
+    out.push(char::from(b'0' + cents % 10));
+}
+
+/// `name (weight)` for each feature.
+fn feature_details(features: &[(String, f32)]) -> Vec<String> {
+    features
+        .iter()
+        .map(|(f, w)| {
+            let mut d = String::with_capacity(f.len() + 8);
+            d.push_str(f);
+            d.push_str(" (");
+            push_2dp(&mut d, *w);
+            d.push(')');
+            d
+        })
+        .collect()
+}
+
 fn evidence(s: &Scored, head: &str) -> Evidence {
+    let mut source = String::with_capacity(24 + s.label.len());
+    source.push_str("model:");
+    source.push_str(head);
+    source.push('=');
+    source.push_str(&s.label);
+    source.push_str(" p=");
+    push_2dp(&mut source, s.probability);
     Evidence {
-        source: format!("model:{head}={} p={:.2}", s.label, s.probability),
-        detail: s
-            .top_features
-            .iter()
-            .map(|(f, w)| format!("{f} ({w:.2})"))
-            .collect(),
+        source,
+        detail: feature_details(&s.top_features),
     }
 }
 
@@ -712,16 +960,14 @@ impl Classifier for EmergencyDetector {
             confidence: p.emergency_probability,
             authoritative: true,
             evidence: vec![Evidence {
-                source: format!(
-                    "model:emergency p={:.2} >= {:.2}",
-                    p.emergency_probability, self.threshold
-                ),
-                detail: p
-                    .intent
-                    .top_features
-                    .iter()
-                    .map(|(f, w)| format!("{f} ({w:.2})"))
-                    .collect(),
+                source: {
+                    let mut s = String::from("model:emergency p=");
+                    push_2dp(&mut s, p.emergency_probability);
+                    s.push_str(" >= ");
+                    push_2dp(&mut s, self.threshold);
+                    s
+                },
+                detail: feature_details(&p.intent.top_features),
             }],
             ..Default::default()
         }))
@@ -772,6 +1018,94 @@ mod tests {
         rows.iter()
             .map(|(t, i, c)| TrainingExample::new(&n.normalize(t), None, i, c))
             .collect()
+    }
+
+    #[test]
+    fn two_decimals_are_written_as_the_formatter_writes_them() {
+        let mut bits: u32 = 0;
+        loop {
+            let x = f32::from_bits(bits);
+            let mut s = String::new();
+            push_2dp(&mut s, x);
+            assert_eq!(s, format!("{x:.2}"), "bits {bits:#x}");
+            match bits.checked_add(7_919_993) {
+                Some(b) => bits = b,
+                None => break,
+            }
+        }
+        for x in [
+            0.125f32,
+            0.375,
+            -0.125,
+            -0.0,
+            0.005,
+            2.675,
+            99.995,
+            f32::NAN,
+            f32::INFINITY,
+        ] {
+            let mut s = String::new();
+            push_2dp(&mut s, x);
+            assert_eq!(s, format!("{x:.2}"));
+        }
+    }
+
+    /// The prediction path (packed weights, features in order of occurrence) gives what the
+    /// plain definition gives: the training-time vector, each head scored alone, the top
+    /// features chosen by a full sort.
+    #[test]
+    fn the_fast_path_predicts_what_the_definition_predicts() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let m = Model::from_path(root.join("examples/sevilla/model.json")).unwrap();
+        let corpus =
+            std::fs::read_to_string(root.join("tests/data/routing/sevilla.jsonl")).unwrap();
+        let n = Normalizer::spanish();
+        let mut texts: Vec<String> = corpus
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| {
+                v["message"]["text"]
+                    .as_str()
+                    .or(v["text"].as_str())
+                    .map(String::from)
+            })
+            .collect();
+        assert!(texts.len() > 20, "the golden corpus was not read");
+        texts.extend(["", "a", "farola farola farola farola farola apagada"].map(String::from));
+        for t in &texts {
+            let text = n.normalize(t);
+            let fast = m.predict(&text, Some(ChannelKind::Whatsapp));
+            let (mut buf, mut hashes) = (Vec::new(), Vec::new());
+            feature_hashes(&text, Some(ChannelKind::Whatsapp), &mut buf, &mut hashes);
+            let x = vectorize(&m.index, &hashes);
+            for (head, got) in [(&m.intent, &fast.intent), (&m.category, &fast.category)] {
+                let p = head.scores(&x);
+                let (bi, bp) =
+                    p.iter()
+                        .enumerate()
+                        .fold((0, f32::MIN), |a, (i, &v)| if v > a.1 { (i, v) } else { a });
+                assert_eq!(got.label, head.classes[bi], "{t}");
+                assert!(
+                    (got.probability - bp).abs() < 1e-5,
+                    "{t}: {} {bp}",
+                    got.probability
+                );
+                let k = head.classes.len();
+                let mut contrib: Vec<(u32, f32)> = x
+                    .iter()
+                    .map(|&(f, v)| (f, head.weights[f as usize * k + bi] * v))
+                    .filter(|&(_, c)| c > 0.0)
+                    .collect();
+                contrib.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                let want: Vec<&str> = contrib
+                    .iter()
+                    .take(5)
+                    .map(|(f, _)| m.features[*f as usize].as_str())
+                    .collect();
+                let have: Vec<&str> = got.top_features.iter().map(|(f, _)| f.as_str()).collect();
+                assert_eq!(have, want, "{t}");
+            }
+        }
     }
 
     #[test]
