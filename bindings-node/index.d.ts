@@ -314,6 +314,8 @@ export interface Inbound {
 export interface Reply {
   text: string
   links?: Array<{ title: string; url: string }>
+  /** The first link is the call to action: a button where the channel has one (WhatsApp `cta_url`). */
+  link_button?: boolean
   options?: Array<{ id: string; title: string; description?: string }>
   ticket?: string
   handoff?: boolean
@@ -426,12 +428,19 @@ export interface ConversationEntry {
   answer?: string
 }
 
-/** A row of the outbox: a case for a department or a notification for a citizen. */
+/**
+ * A row of the outbox: a case for a department, a notification for a citizen about a ticket,
+ * or a reminder of an appointment (no `reference`: it belongs to no ticket).
+ */
 export interface OutboxItem {
   id: number
-  kind: 'delivery' | 'notification'
+  kind: 'delivery' | 'notification' | 'reminder'
+  /** The department id (delivery) or the channel (notification, reminder). */
   target: string
-  reference: string
+  /** The ticket (deliveries and notifications). */
+  reference?: string
+  /** The appointment a reminder is about (`CP-7KD3QX`). */
+  appointment?: string
   event: string
   idempotency_key: string
   to?: Contact
@@ -447,6 +456,20 @@ export interface OutboxItem {
 export interface DeadLetter {
   item: OutboxItem
   dead_at: string
+}
+
+/** What one pass of `Desk.scheduleReminders` did. */
+export interface ReminderReport {
+  /** Appointments whose reminder was due. */
+  due: number
+  /** Reminders written to the outbox by this pass. */
+  enqueued: number
+  /** Reminders the outbox held already (an earlier pass stopped before marking them). */
+  already_queued: number
+  /** Appointments marked reminded. */
+  marked: number
+  /** Appointments moved while the pass ran: reminded of their new time by the next pass. */
+  moved: number
 }
 
 /** What one relay pass did. */
@@ -578,8 +601,17 @@ export declare class Desk {
    */
   markFailed(id: number, error: string, options?: { retryAt?: string }): Promise<null>
   /**
+   * Queues the reminders of the appointments starting within `hours` (default 24) after
+   * `at` (default now; the router's time zone gives the local time) in the outbox, then
+   * marks them reminded. A JavaScript sender gets them from `claimDue` like follow-ups
+   * (`kind` `'reminder'`, with `appointment` and no `reference`); `relayOnce` writes them as
+   * e-mail files. Each reminder is queued once however often this runs; a moved
+   * appointment gets a new one.
+   */
+  scheduleReminders(appointments: Appointments, options?: { hours?: number, at?: string }): Promise<ReminderReport>
+  /**
    * Delivers the due rows once: departments in `webhooks` by HTTP (JSON, `Idempotency-Key`),
-   * the others and the notifications as e-mail files in `mailDir`.
+   * the others, the notifications and the reminders as e-mail files in `mailDir`.
    */
   relayOnce(options?: { webhooks?: Record<string, string>, mailDir?: string, maxAttempts?: number, baseDelayS?: number, at?: string }): Promise<RelayReport>
   /** The statistics: an object, or with `format` `"table"`, `"json"` or `"html"` its text. */

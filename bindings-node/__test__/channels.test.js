@@ -70,6 +70,32 @@ test('WhatsApp end to end: webhook in, decision, send-message JSON out', () => {
   assert.ok(out.to || out.recipient)
 })
 
+test('a knowledge-base answer is a link button on WhatsApp and a short text by SMS', () => {
+  const router = Router.fromFile(SEVILLA)
+  const q = '¿cómo pongo una queja o reclamación al ayuntamiento?'
+  const m = { id: 'q1', channel: 'whatsapp', text: q, contact: { phone: '+34600111222' } }
+  const d = router.route(m)
+  assert.equal(d.auto_answered, true)
+  const out = JSON.parse(whatsapp().render(d, { to: m }).body)
+  assert.equal(out.type, 'interactive')
+  assert.equal(out.interactive.type, 'cta_url')
+  assert.deepEqual(out.interactive.action, {
+    name: 'cta_url',
+    parameters: { display_text: 'Quejas y sugerencias', url: 'https://www.sevilla.example/sugerencias' },
+  })
+  assert.equal(out.interactive.body.text, d.reply)
+  // a reply object asks for the button with link_button
+  const reply = {
+    text: 'Pida cita en la sede.',
+    links: [{ title: 'Cita previa', url: 'https://010.sevilla.example/cita' }],
+    link_button: true,
+  }
+  const own = JSON.parse(whatsapp().render(reply, { to: { phone: '+34600111222' } }).body)
+  assert.equal(own.interactive.action.parameters.display_text, 'Cita previa')
+  const s = { ...m, id: 'q2', channel: 'sms' }
+  assert.match(sms().render(router.route(s), { to: s }).body, /Quejas y sugerencias: https:\/\/www\.sevilla\.example\/sugerencias/)
+})
+
 test('statuses are kept apart from messages', () => {
   const body = fixture('whatsapp/status_failed.json')
   const inbound = whatsapp().receive({ body, url: 'https://x/wa', headers: { 'X-Hub-Signature-256': waSig(body) } })

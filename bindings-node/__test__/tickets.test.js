@@ -10,7 +10,9 @@ const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 
-const { Router, Desk } = require('../index.js')
+const { Router, Desk, Appointments } = require('../index.js')
+
+const OFFICES = path.join(__dirname, '..', '..', 'examples', 'sevilla', 'offices.toml')
 
 const CONFIG = `
 [tickets]
@@ -114,6 +116,42 @@ for (const kind of PG_URL ? ['memory', 'sqlite', 'postgres'] : ['memory', 'sqlit
     const dead = await desk.deadLetters()
     assert.deepEqual(dead.map((d) => d.item.target), ['lipasam'])
     assert.deepEqual(await desk.pending(), [])
+  })
+
+  test(`${kind}: appointment reminders go through the outbox once, to a JavaScript sender`, async () => {
+    const desk = open()
+    const appts = new Appointments(OFFICES, { store: path.join(tmp(), 'citas.db') })
+    const ana = { phone: '+34600000009' }
+    // Tuesday 1 December 2026, 10:00 in Seville (09:00 UTC): the earliest slot is within a day
+    const a = await appts.bookEarliest('padron', { contact: ana, channel: 'sms', now: '2026-12-01T10:00:00', district: 'triana' })
+    const at = '2026-12-01T09:00:00Z'
+    const r = await desk.scheduleReminders(appts, { hours: 24, at })
+    assert.deepEqual(r, { due: 1, enqueued: 1, already_queued: 0, marked: 1, moved: 0 })
+    assert.equal((await desk.scheduleReminders(appts, { at })).due, 0)
+    const sent = []
+    for (const minutes of [0, 10, 60]) {
+      const now = new Date(Date.parse(at) + minutes * 60_000).toISOString()
+      for (const row of await desk.claimDue({ at: now })) {
+        sent.push(row)
+        await desk.markSent(row.id)
+      }
+      await desk.scheduleReminders(appts, { at: now })
+    }
+    assert.equal(sent.length, 1)
+    const row = sent[0]
+    assert.equal(row.kind, 'reminder')
+    assert.equal(row.appointment, a.reference)
+    assert.equal(row.reference, undefined)
+    assert.equal(row.target, 'sms')
+    assert.equal(row.to.phone, '+34600000009')
+    assert.match(row.text, new RegExp(`^Recordatorio: .*${a.reference}`))
+    assert.deepEqual(await desk.pending(), [])
+    const conv = await desk.conversationOf('sms', ana)
+    assert.equal(conv.length, 1)
+    assert.equal(conv[0].direction, 'outbound')
+    assert.equal(conv[0].ticket, undefined)
+    await assert.rejects(desk.scheduleReminders(appts, { hours: 100000 }), (e) => e.code === 'INVALID_ARG')
+    await assert.rejects(desk.scheduleReminders(appts, { at: 'tomorrow' }), (e) => e.code === 'INVALID_ARG')
   })
 
   test(`${kind}: relayOnce writes e-mail files; conversation, report, retention`, async () => {

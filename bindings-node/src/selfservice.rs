@@ -188,6 +188,11 @@ pub struct Appointments {
 }
 
 impl Appointments {
+    /// The core's booking (offices and store), for `Desk.scheduleReminders`.
+    pub(crate) fn book(&self) -> &CoreAppointments {
+        self.talk.appointments()
+    }
+
     fn run<'e, T, F>(
         &self,
         env: &'e Env,

@@ -24,6 +24,7 @@ use serde::Deserialize;
 use crate::convert::{json_from_js, message_from_js, options_arg as options, string_arg, to_js};
 use crate::errors::{blocking, from_napi, guard, guard_sync, Failure, INVALID_ARG};
 use crate::router::{promise, Router};
+use crate::selfservice::Appointments;
 
 fn time(name: &str, s: Option<&str>) -> Result<Option<DateTime<Utc>>, Failure> {
     s.map(|s| {
@@ -59,6 +60,14 @@ struct RelayOptions {
     mail_dir: Option<String>,
     max_attempts: Option<u32>,
     base_delay_s: Option<f64>,
+    at: Option<String>,
+}
+
+/// Options of `scheduleReminders`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RemindOptions {
+    hours: Option<u32>,
     at: Option<String>,
 }
 
@@ -415,8 +424,46 @@ impl Desk {
         })
     }
 
+    /// Queues the reminders of the appointments starting within `hours` (default 24) after
+    /// `at` (default now; the router's time zone gives the local time) in the outbox, then
+    /// marks them reminded. A JavaScript sender gets them from `claimDue` like follow-ups
+    /// (`kind` `'reminder'`, with `appointment` and no `reference`); `relayOnce` writes them as
+    /// e-mail files. Each reminder is queued once however often this runs; a moved
+    /// appointment gets a new one.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "appointments: Appointments, options?: { hours?: number, at?: string }",
+        ts_return_type = "Promise<ReminderReport>"
+    )]
+    pub fn schedule_reminders<'e>(
+        &self,
+        env: &'e Env,
+        appointments: &Appointments,
+        options_: Option<Unknown<'e>>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        let book = appointments.book().clone();
+        let args = guard(|| {
+            let o: RemindOptions = options("options", options_)?;
+            let hours = o.hours.unwrap_or(24);
+            if hours > 24 * 366 {
+                return Err(Failure::new(
+                    INVALID_ARG,
+                    "`options.hours` must be at most 8784",
+                ));
+            }
+            Ok((hours, time("at", o.at.as_deref())?))
+        });
+        self.run_with(env, args, move |d, (hours, at)| {
+            block_on(d.schedule_reminders(
+                &book,
+                at.unwrap_or_else(Utc::now),
+                Duration::hours(i64::from(hours)),
+            ))
+        })
+    }
+
     /// Delivers the due rows once: departments in `webhooks` by HTTP (JSON, `Idempotency-Key`),
-    /// the others and the notifications as e-mail files in `mailDir`.
+    /// the others, the notifications and the reminders as e-mail files in `mailDir`.
     #[napi(
         catch_unwind,
         ts_args_type = "options?: { webhooks?: Record<string, string>, mailDir?: string, maxAttempts?: number, baseDelayS?: number, at?: string }",

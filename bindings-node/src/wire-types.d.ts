@@ -314,6 +314,8 @@ export interface Inbound {
 export interface Reply {
   text: string
   links?: Array<{ title: string; url: string }>
+  /** The first link is the call to action: a button where the channel has one (WhatsApp `cta_url`). */
+  link_button?: boolean
   options?: Array<{ id: string; title: string; description?: string }>
   ticket?: string
   handoff?: boolean
@@ -426,12 +428,19 @@ export interface ConversationEntry {
   answer?: string
 }
 
-/** A row of the outbox: a case for a department or a notification for a citizen. */
+/**
+ * A row of the outbox: a case for a department, a notification for a citizen about a ticket,
+ * or a reminder of an appointment (no `reference`: it belongs to no ticket).
+ */
 export interface OutboxItem {
   id: number
-  kind: 'delivery' | 'notification'
+  kind: 'delivery' | 'notification' | 'reminder'
+  /** The department id (delivery) or the channel (notification, reminder). */
   target: string
-  reference: string
+  /** The ticket (deliveries and notifications). */
+  reference?: string
+  /** The appointment a reminder is about (`CP-7KD3QX`). */
+  appointment?: string
   event: string
   idempotency_key: string
   to?: Contact
@@ -447,6 +456,20 @@ export interface OutboxItem {
 export interface DeadLetter {
   item: OutboxItem
   dead_at: string
+}
+
+/** What one pass of `Desk.scheduleReminders` did. */
+export interface ReminderReport {
+  /** Appointments whose reminder was due. */
+  due: number
+  /** Reminders written to the outbox by this pass. */
+  enqueued: number
+  /** Reminders the outbox held already (an earlier pass stopped before marking them). */
+  already_queued: number
+  /** Appointments marked reminded. */
+  marked: number
+  /** Appointments moved while the pass ran: reminded of their new time by the next pass. */
+  moved: number
 }
 
 /** What one relay pass did. */

@@ -125,7 +125,7 @@ pub(crate) struct PyAppointments {
 }
 
 impl PyAppointments {
-    fn book(&self) -> &Appointments {
+    pub(crate) fn book(&self) -> &Appointments {
         self.talk.appointments()
     }
 }

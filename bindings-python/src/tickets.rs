@@ -22,6 +22,7 @@ use pythonize::pythonize;
 use crate::errors::{detached, guard, to_pyerr};
 use crate::message::{from_py, message_arg};
 use crate::router::PyRouter;
+use crate::selfservice::PyAppointments;
 
 fn py_value<'py, T: serde::Serialize>(py: Python<'py>, v: &T) -> PyResult<Bound<'py, PyAny>> {
     pythonize(py, v).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
@@ -212,11 +213,41 @@ impl PyDesk {
         py_value(py, &v)
     }
 
+    /// Queues the reminders of the appointments starting within ``hours`` after ``at``
+    /// (default: now; the router's time zone gives the local time) in the outbox, then marks
+    /// them reminded; ``relay_once`` delivers them to ``notify`` like the follow-ups (rows of
+    /// ``kind`` ``"reminder"``, with ``appointment`` and no ``reference``). Run it as often as
+    /// you like: each reminder is queued once, and a moved appointment gets a new one.
+    /// Returns the counts (``due``, ``enqueued``, ``already_queued``, ``marked``, ``moved``).
+    #[pyo3(signature = (appointments, *, hours = 24, at = None))]
+    fn schedule_reminders<'py>(
+        &self,
+        py: Python<'py>,
+        appointments: &Bound<'py, PyAppointments>,
+        hours: i64,
+        at: Option<DateTime<Utc>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !(0..=24 * 366).contains(&hours) {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "hours must be between 0 and 8784",
+            ));
+        }
+        let book = appointments.get().book().clone();
+        let r = self.run(py, move |d| {
+            block_on(d.schedule_reminders(
+                &book,
+                at.unwrap_or_else(Utc::now),
+                chrono::Duration::hours(hours),
+            ))
+        })?;
+        py_value(py, &r)
+    }
+
     /// Delivers the due outbox rows once: departments to ``webhooks[id]`` (HTTP JSON with an
     /// ``Idempotency-Key``), else to ``route(row)`` if given, else as e-mail files in
-    /// ``mail_dir``; notifications to ``notify(row)``. A callable that raises fails the attempt
-    /// (``ValueError``: for good). Returns the counts (``claimed``, ``sent``, ``retried``,
-    /// ``dead``).
+    /// ``mail_dir``; citizens' notifications and appointment reminders to ``notify(row)``. A
+    /// callable that raises fails the attempt (``ValueError``: for good). Returns the counts
+    /// (``claimed``, ``sent``, ``retried``, ``dead``).
     #[pyo3(signature = (*, webhooks = None, route = None, notify = None, mail_dir = None,
         max_attempts = None, base_delay_s = 5.0, at = None))]
     #[allow(clippy::too_many_arguments)]

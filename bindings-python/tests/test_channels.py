@@ -100,6 +100,34 @@ def test_whatsapp_text_becomes_a_message_the_router_routes() -> None:
     assert out.get("to") or out.get("recipient")
 
 
+def test_a_knowledge_base_answer_is_a_link_button_on_whatsapp_and_short_by_sms() -> None:
+    router = Router.from_file(SEVILLA)
+    q = "¿cómo pongo una queja o reclamación al ayuntamiento?"
+    msg = Message("q1", "whatsapp", q, contact={"phone": "+34600111222"})
+    d = router.route(msg)
+    assert d.to_dict()["auto_answered"] is True
+    out = json.loads(whatsapp().render(d, to=msg)["body"])
+    assert out["type"] == "interactive"
+    assert out["interactive"]["type"] == "cta_url"
+    assert out["interactive"]["action"] == {
+        "name": "cta_url",
+        "parameters": {"display_text": "Quejas y sugerencias", "url": "https://www.sevilla.example/sugerencias"},
+    }
+    assert out["interactive"]["body"]["text"] == d.reply
+    # a reply dict asks for the button with link_button
+    reply: ReplyDict = {
+        "text": "Pida cita en la sede.",
+        "links": [{"title": "Cita previa", "url": "https://010.sevilla.example/cita"}],
+        "link_button": True,
+    }
+    out = json.loads(whatsapp().render(reply, to={"phone": "+34600111222"})["body"])
+    assert out["interactive"]["action"]["parameters"]["display_text"] == "Cita previa"
+    # by SMS: the short text and the link
+    sms_msg = Message("q2", "sms", q, contact={"phone": "+34600111222"})
+    body = sms().render(router.route(sms_msg), to=sms_msg)["body"]
+    assert "Quejas y sugerencias: https://www.sevilla.example/sugerencias" in body
+
+
 def test_whatsapp_statuses_are_kept_apart_from_messages() -> None:
     body = (FIXTURES / "whatsapp" / "status_failed.json").read_bytes()
     inbound = whatsapp().receive(body, url="https://x/wa", headers={"X-Hub-Signature-256": wa_sig(body)})

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from civic_router import Desk, Router, StoreError
+from civic_router import Appointments, Desk, Router, StoreError
+
+SEVILLA = Path(__file__).resolve().parents[2] / "examples" / "sevilla"
 
 CONFIG = """
 [tickets]
@@ -199,3 +201,34 @@ def test_corrupt_store_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError) as e:
         Desk(Router.from_toml(CONFIG), junk)
     assert e.value.kind == "corrupt"
+
+
+def test_appointment_reminders_go_through_the_outbox_once(desk: Desk, tmp_path: Path) -> None:
+    appts = Appointments(SEVILLA / "offices.toml", store=tmp_path / "citas.db")
+    ana = {"phone": "+34600000009"}
+    # Tuesday 1 December 2026, 10:00 in Seville (09:00 UTC): the earliest slot is within a day
+    a = appts.book_earliest("padron", contact=ana, channel="sms", now=datetime(2026, 12, 1, 10, 0), district="triana")
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    r = desk.schedule_reminders(appts, hours=24, at=at)
+    assert r == {"due": 1, "enqueued": 1, "already_queued": 0, "marked": 1, "moved": 0}
+    assert desk.schedule_reminders(appts, hours=24, at=at)["due"] == 0
+    assert appts.reminders_due(datetime(2026, 12, 1, 10, 0), hours=24) == []
+    (row,) = desk.pending()
+    assert row["kind"] == "reminder" and row["appointment"] == a["reference"] and "reference" not in row
+    sent: list[dict[str, Any]] = []
+    for minutes in (0, 10, 60):
+        desk.relay_once(route=lambda row: None, notify=sent.append, at=at + timedelta(minutes=minutes))
+        desk.schedule_reminders(appts, hours=24, at=at + timedelta(minutes=minutes))
+    assert len(sent) == 1, sent
+    assert sent[0]["target"] == "sms" and sent[0]["to"]["phone"] == "+34600000009"
+    assert sent[0]["text"].startswith("Recordatorio:") and a["reference"] in sent[0]["text"]
+    assert desk.pending() == []
+    (entry,) = desk.conversation_of("sms", ana)
+    assert entry["direction"] == "outbound" and "ticket" not in entry
+    # moved: a fresh reminder for the new time
+    later = datetime.fromisoformat(appts.offer("padron", district="triana", now=datetime.fromisoformat(a["start"]))[0]["start"])
+    appts.move_to(a["reference"], later, now=datetime(2026, 12, 1, 10, 0))
+    r = desk.schedule_reminders(appts, hours=24 * 7, at=at)
+    assert (r["due"], r["enqueued"]) == (1, 1)
+    with pytest.raises(ValueError):
+        desk.schedule_reminders(appts, hours=-1)

@@ -1,5 +1,5 @@
-//! The case commands: `ingest`, `ticket`, `relay`, `report`, `retention`, and the hidden
-//! `crash-child` the crash test kills.
+//! The case commands: `ingest`, `ticket`, `remind`, `relay`, `report`, `retention`, and the
+//! hidden `crash-child` the crash test kills.
 
 use std::io::{self, BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::{Subcommand, ValueEnum};
 
+use civic_router::appointment::{open_appointment_store, Appointments, Offices};
 use civic_router::ticket::report::Report;
 use civic_router::ticket::route::{HttpRoute, MailRoute, Relay, RetryPolicy, Route};
 use civic_router::ticket::{
@@ -67,8 +68,30 @@ pub enum CaseCommand {
         #[arg(long)]
         category: Option<String>,
     },
+    /// Queue the reminders of the appointments starting within --hours in the outbox, once
+    /// each (run it as often as you like); `relay` delivers them like the citizens'
+    /// notifications. Prints what it did (JSON).
+    Remind {
+        /// Configuration file (TOML), with an `[appointments]` offices file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The case store, whose outbox takes the reminders: `sqlite://PATH` (or a path),
+        /// `postgres://…`, `memory://` (default: `[store] url` or `path` of the configuration).
+        #[arg(long)]
+        store: Option<String>,
+        /// The appointment store: `sqlite://PATH` (or a path) or `postgres://…` (default: the
+        /// case store when it is PostgreSQL, which keeps the appointments too).
+        #[arg(long)]
+        appointments: Option<String>,
+        /// Remind of appointments starting within this many hours.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// The time to schedule at (RFC 3339; default: now).
+        #[arg(long)]
+        at: Option<String>,
+    },
     /// Deliver the outbox once: departments with a `[tickets.webhooks]` URL by HTTP, the
-    /// others (and the citizens' notifications) as e-mail files in --mail-dir.
+    /// others (and the citizens' notifications and reminders) as e-mail files in --mail-dir.
     Relay {
         /// Configuration file (TOML).
         #[arg(long)]
@@ -206,6 +229,13 @@ pub fn run(cmd: CaseCommand) -> Result<ExitCode> {
             note,
             category,
         } => ticket(&config, store, &reference, set, &actor, &note, category),
+        CaseCommand::Remind {
+            config,
+            store,
+            appointments,
+            hours,
+            at,
+        } => remind(&config, store, appointments, hours, at.as_deref()),
         CaseCommand::Relay {
             config,
             store,
@@ -306,6 +336,49 @@ fn ticket(
     }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!("{}", serde_json::to_string_pretty(&t)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remind(
+    config: &Path,
+    store: Option<String>,
+    appointments: Option<String>,
+    hours: u32,
+    at: Option<&str>,
+) -> Result<ExitCode> {
+    let (desk, _) = desk(config, store.clone())?;
+    let offices = Offices::from_config(&desk.router().config())
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_context(|| {
+            format!(
+                "{}: no [appointments] section naming the offices file",
+                config.display()
+            )
+        })?;
+    let url = match appointments {
+        Some(u) => u,
+        None => match store_url(config, store)? {
+            StoreUrl::Postgres(u) => u,
+            _ => bail!(
+                "give the appointment store with --appointments (sqlite://PATH or a path); \
+                 only a PostgreSQL case store keeps the appointments too"
+            ),
+        },
+    };
+    let book = Appointments::new(
+        Arc::new(offices),
+        open_appointment_store(&url).map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let now = match at {
+        Some(s) => DateTime::parse_from_rfc3339(s)
+            .with_context(|| format!("--at `{s}`: not an RFC 3339 time"))?
+            .with_timezone(&Utc),
+        None => Utc::now(),
+    };
+    let r =
+        block_on(desk.schedule_reminders(&book, now, chrono::Duration::hours(i64::from(hours))))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string(&r)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,4 +1,5 @@
-//! The case commands, run as a user runs them: ingest, ticket, relay, report, retention.
+//! The case commands, run as a user runs them: ingest, ticket, relay, report, retention,
+//! remind.
 
 use std::process::Command;
 
@@ -208,10 +209,10 @@ fn migrate_creates_a_store_and_refuses_unknown_urls() {
     let url = format!("sqlite://{}", db.display());
     let (code, out, err) = run(&["migrate", "--store", &url]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.trim(), "sqlite: schema version 1");
+    assert_eq!(out.trim(), "sqlite: schema version 2");
     // again: nothing to do, same version
     let (code, out, _) = run(&["migrate", "--store", &url]);
-    assert_eq!((code, out.trim()), (0, "sqlite: schema version 1"));
+    assert_eq!((code, out.trim()), (0, "sqlite: schema version 2"));
     let (code, _, err) = run(&["migrate", "--store", "mysql://db/x"]);
     assert_ne!(code, 0);
     assert!(err.contains("unknown scheme `mysql`"), "{err}");
@@ -222,5 +223,133 @@ fn migrate_creates_a_store_and_refuses_unknown_urls() {
         err.contains("app:***@127.0.0.1:1") && !err.contains("s3cret"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn remind_queues_each_reminder_once_and_relay_delivers_it() {
+    use civic_router::appointment::{Appointments, Offices, SqliteAppointmentStore};
+    use civic_router::message::Contact;
+    use civic_router::ChannelKind;
+    use std::sync::Arc;
+
+    let dir = std::env::temp_dir().join(format!("civic-cli-remind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("router.toml");
+    // local time = UTC here, so the test can book relative to the clock the relay reads
+    std::fs::write(
+        &cfg,
+        format!(
+            "[router]\ntimezone = \"UTC\"\n[appointments]\noffices = \"offices.toml\"\n{CONFIG}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("offices.toml"),
+        r#"
+        [[service]]
+        id = "padron"
+        name = "Padrón"
+        [[office]]
+        id = "triana"
+        name = "Distrito Triana"
+        address = "C/ San Jacinto 33"
+        hours = ["daily 00:00-24:00"]
+        services = ["padron"]
+        "#,
+    )
+    .unwrap();
+    let appts = dir.join("appointments.db");
+    let book = Appointments::new(
+        Arc::new(Offices::from_path(dir.join("offices.toml")).unwrap()),
+        Arc::new(SqliteAppointmentStore::open(&appts).unwrap()),
+    );
+    let now = chrono::Utc::now().naive_utc();
+    let slot = book
+        .offer("padron", None, now + chrono::Duration::hours(2), 1)
+        .unwrap();
+    let who = Contact {
+        phone: Some("+34600123123".into()),
+        ..Contact::default()
+    };
+    let a = book
+        .book(
+            "padron",
+            "triana",
+            slot[0].start,
+            &who,
+            ChannelKind::Sms,
+            now,
+        )
+        .unwrap();
+    let db = dir.join("c.db");
+    let (cfg_s, db_s, appts_s) = (
+        cfg.to_str().unwrap(),
+        db.to_str().unwrap(),
+        appts.to_str().unwrap(),
+    );
+    let remind = || {
+        let (code, out, err) = run(&[
+            "remind",
+            "--config",
+            cfg_s,
+            "--store",
+            db_s,
+            "--appointments",
+            appts_s,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    let r = remind();
+    assert_eq!(
+        (
+            r["due"].as_u64(),
+            r["enqueued"].as_u64(),
+            r["marked"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{r}"
+    );
+    let r = remind();
+    assert_eq!(
+        (r["due"].as_u64(), r["enqueued"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+
+    let mail = dir.join("mail");
+    let relay = || {
+        let (code, out, err) = run(&[
+            "relay",
+            "--config",
+            cfg_s,
+            "--store",
+            db_s,
+            "--mail-dir",
+            mail.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    assert_eq!(relay()["sent"], 1);
+    assert_eq!(relay()["claimed"], 0, "delivered once");
+    let emls: Vec<String> = std::fs::read_dir(&mail)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(emls.len(), 1);
+    assert!(
+        emls[0].contains(&format!("Subject: [{}] Recordatorio de cita", a.reference))
+            && emls[0].contains("Distrito Triana (C/ San Jacinto 33)"),
+        "{}",
+        emls[0]
+    );
+
+    // without --appointments, a SQLite case store cannot guess where the appointments are
+    let (code, _, err) = run(&["remind", "--config", cfg_s, "--store", db_s]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--appointments"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

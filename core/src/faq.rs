@@ -956,8 +956,10 @@ pub struct FaqAnswer {
 #[cfg(feature = "channels")]
 impl FaqAnswer {
     /// The reply on the channel's terms: on WhatsApp the text with the first link as a
-    /// call-to-action button; by SMS the short text and the first link; by voice the spoken
-    /// text, without links; elsewhere the text and every link.
+    /// call-to-action button (an interactive `cta_url` message: the button shows the link's
+    /// title, at most 20 characters); by SMS the short text and the first link; by voice the
+    /// spoken text, without links; elsewhere the text and every link, the first being the
+    /// call to action ([`Reply::link_button`](crate::channel::Reply::link_button)).
     ///
     /// ```
     /// use civic_router::{ChannelKind, faq::{FaqAnswer, FaqLink}};
@@ -966,6 +968,9 @@ impl FaqAnswer {
     ///     links: vec![FaqLink { title: "Cita previa".into(), url: "https://example.invalid/c".into() }],
     ///     score: 3.2, confidence: 0.9, example: true,
     /// };
+    /// let wa = a.reply(ChannelKind::Whatsapp);
+    /// assert!(wa.link_button);
+    /// assert_eq!(wa.links[0].title, "Cita previa");
     /// assert_eq!(a.reply(ChannelKind::Sms).links.len(), 1);
     /// assert!(a.reply(ChannelKind::Voice).links.is_empty());
     /// ```
@@ -980,6 +985,7 @@ impl FaqAnswer {
         for l in self.links.iter().take(take) {
             r = r.with_link(l.title.clone(), l.url.clone());
         }
+        r.link_button = !r.links.is_empty();
         r
     }
 }

@@ -358,6 +358,25 @@ impl Router {
         self.compiled.load().config.clone()
     }
 
+    /// The city's time zone (`[router] timezone`): office hours and appointments are local
+    /// times in it.
+    ///
+    /// ```
+    /// let r = civic_router::Router::from_toml(r#"
+    ///     [router]
+    ///     timezone = "Atlantic/Canary"
+    ///     [[department]]
+    ///     id = "010"
+    ///     name = "010"
+    ///     [routing]
+    ///     default = "010"
+    /// "#).unwrap();
+    /// assert_eq!(r.time_zone(), chrono_tz::Atlantic::Canary);
+    /// ```
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.compiled.load().tz
+    }
+
     /// The compiled rule set in force.
     pub fn rules(&self) -> Arc<RuleSet> {
         self.compiled.load().rules.clone()

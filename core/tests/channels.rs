@@ -668,6 +668,143 @@ fn whatsapp_replies_within_limits() {
 }
 
 #[test]
+fn whatsapp_link_button_within_limits_and_its_fallbacks() {
+    let w = wa();
+    let r = Reply::text("Pida cita en la sede electrónica.")
+        .with_link_button(
+            "Cita previa en la sede electrónica",
+            "https://010.sevilla.example/cita",
+        )
+        .with_link("Oficinas", "https://010.sevilla.example/oficinas")
+        .with_ticket("SEV-2026-000123");
+    let v = rendered_json(&w, &r, &to_ana());
+    assert_eq!(v["type"], "interactive");
+    let i = &v["interactive"];
+    assert_eq!(i["type"], "cta_url");
+    assert_eq!(i["action"]["name"], "cta_url");
+    let p = &i["action"]["parameters"];
+    assert_eq!(p["url"], "https://010.sevilla.example/cita");
+    let label = p["display_text"].as_str().unwrap();
+    assert_eq!(label.chars().count(), 20);
+    assert!(label.starts_with("Cita previa") && label.ends_with('…'));
+    // the body keeps the other links and the reference; the button's URL is not repeated
+    let body = i["body"]["text"].as_str().unwrap();
+    assert!(body.starts_with("Pida cita en la sede electrónica."));
+    assert!(body.contains("Oficinas: https://010.sevilla.example/oficinas"));
+    assert!(body.contains("SEV-2026-000123"));
+    assert!(!body.contains("example/cita"), "{body}");
+    assert_eq!(v["biz_opaque_callback_data"], "ticket=SEV-2026-000123");
+
+    // a plain link is not a button
+    let plain = Reply::text("Pida cita.").with_link("Cita previa", "https://010.sevilla.example/c");
+    assert_eq!(rendered_json(&w, &plain, &to_ana())["type"], "text");
+    // options win: the link goes into the buttons' body
+    let both = Reply::text("¿Quiere cita?")
+        .with_link_button("Cita previa", "https://010.sevilla.example/c")
+        .with_option("si", "Sí");
+    let v = rendered_json(&w, &both, &to_ana());
+    assert_eq!(v["interactive"]["type"], "button");
+    assert!(v["interactive"]["body"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("https://010.sevilla.example/c"));
+    // a body over 1,024 characters is not cut: the whole answer goes as text
+    let long = Reply::text("a".repeat(1100))
+        .with_link_button("Cita previa", "https://010.sevilla.example/c");
+    let v = rendered_json(&w, &long, &to_ana());
+    assert_eq!(v["type"], "text");
+    assert!(v["text"]["body"]
+        .as_str()
+        .unwrap()
+        .ends_with("Cita previa: https://010.sevilla.example/c"));
+    // no title or not a web link: text
+    for (title, url) in [(" ", "https://010.sevilla.example/c"), ("Cita", "tel:010")] {
+        let r = Reply::text("Pida cita.").with_link_button(title, url);
+        assert_eq!(
+            rendered_json(&w, &r, &to_ana())["type"],
+            "text",
+            "{title} {url}"
+        );
+    }
+    // beyond 24 hours only the template goes, as for any reply
+    let late = ReplyContext {
+        hours_since_last_inbound: Some(30.0),
+        ..to_ana()
+    };
+    assert!(w
+        .render(
+            &Reply::text("Pida cita.").with_link_button("Cita", "https://x.example/c"),
+            &late
+        )
+        .is_err());
+}
+
+#[test]
+fn a_knowledge_base_answer_is_a_link_button_on_whatsapp_short_by_sms_and_spoken() {
+    let router = Router::from_path(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/sevilla/router.toml"),
+    )
+    .unwrap();
+    let q = "¿cómo pongo una queja o reclamación al ayuntamiento?";
+    let ask = |ch: ChannelKind| {
+        let mut m = civic_router::Message::new("faq-1", ch, q);
+        m.contact = Contact {
+            phone: Some("+34600111222".into()),
+            ..Contact::default()
+        };
+        m
+    };
+    let m = ask(ChannelKind::Whatsapp);
+    let d = router.route(&m).unwrap();
+    assert!(d.auto_answered, "{:?}", d.explanation.faq);
+    let a = d.answer.as_ref().unwrap();
+    assert_eq!(a.entry, "sugerencias-quejas");
+    let v = rendered_json(
+        &wa(),
+        &Reply::from_decision(&d, ""),
+        &ReplyContext::replying_to(&m),
+    );
+    assert_eq!(
+        (v["type"].as_str(), v["interactive"]["type"].as_str()),
+        (Some("interactive"), Some("cta_url"))
+    );
+    assert_eq!(
+        v["interactive"]["action"]["parameters"],
+        serde_json::json!({
+            "display_text": "Quejas y sugerencias",
+            "url": "https://www.sevilla.example/sugerencias",
+        })
+    );
+    assert_eq!(v["interactive"]["body"]["text"], a.text.as_str());
+
+    // by SMS: a short text with the link, no button
+    let m = ask(ChannelKind::Sms);
+    let d = router.route(&m).unwrap();
+    let out = sms()
+        .render(
+            &Reply::from_decision(&d, ""),
+            &ReplyContext::replying_to(&m),
+        )
+        .unwrap();
+    assert!(out.body.contains("<Message>"), "{}", out.body);
+    assert!(out
+        .body
+        .contains("Quejas y sugerencias: https://www.sevilla.example/sugerencias"));
+    // spoken by the phone bot: no URL
+    let m = ask(ChannelKind::Voice);
+    let d = router.route(&m).unwrap();
+    assert!(d.auto_answered);
+    let out = voice()
+        .render(
+            &Reply::from_decision(&d, ""),
+            &ReplyContext::replying_to(&m),
+        )
+        .unwrap();
+    assert!(out.body.contains("<Say"), "{}", out.body);
+    assert!(!out.body.contains("/sugerencias"), "{}", out.body);
+}
+
+#[test]
 fn whatsapp_template_outside_24_hours() {
     let late = ReplyContext {
         hours_since_last_inbound: Some(30.0),
@@ -1528,6 +1665,17 @@ fn whatsapp_outbound_matches_golden_files() {
             "template",
             Reply::text("Su incidencia SEV-2026-000123 está resuelta."),
             late,
+        ),
+        (
+            "cta_url",
+            Reply::text(
+                "Puede pedir cita para el padrón en la sede electrónica o llamando al 010.",
+            )
+            .with_link_button(
+                "Pedir cita previa",
+                "https://010.sevilla.example/cita-previa",
+            ),
+            to_ana(),
         ),
     ];
     for (name, reply, cx) in cases {

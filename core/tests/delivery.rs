@@ -342,3 +342,140 @@ async fn mail_route_writes_one_message_per_delivery() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Counts what a channel's route was given, failing the first `fail` attempts.
+struct Citizen {
+    seen: Mutex<Vec<OutboxItem>>,
+    fail: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl Route for Citizen {
+    async fn send(&self, item: &OutboxItem) -> Result<(), civic_router::DeliveryError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .fail
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(civic_router::DeliveryError::retryable(
+                &item.target,
+                "HTTP 503",
+            ));
+        }
+        self.seen.lock().unwrap().push(item.clone());
+        Ok(())
+    }
+}
+
+async fn reminder_delivered_once(store: Arc<dyn TicketStore>) {
+    use civic_router::appointment::{Appointments, MemoryAppointmentStore, Offices};
+    use civic_router::message::Contact;
+    use civic_router::ChannelKind;
+
+    let offices = Offices::from_toml_str(
+        r#"
+        [[service]]
+        id = "padron"
+        name = "Padrón"
+        [[office]]
+        id = "triana"
+        name = "Distrito Triana"
+        hours = ["mon-fri 09:00-10:00"]
+        services = ["padron"]
+        capacity = 2
+        "#,
+        "offices.toml",
+    )
+    .unwrap();
+    let book = Appointments::new(
+        Arc::new(offices),
+        Arc::new(MemoryAppointmentStore::default()),
+    );
+    // the desk's router keeps Seville's time: 10:00 UTC on Monday 2 March is 11:00 there
+    let desk = conformance::desk(store.clone()).unwrap();
+    let t0 = conformance::t0();
+    let local = t0.with_timezone(&chrono_tz::Europe::Madrid).naive_local();
+    let tomorrow_9 = (local.date() + CDuration::days(1))
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let ana = Contact {
+        phone: Some("+34600111222".into()),
+        ..Contact::default()
+    };
+    let a = book
+        .book(
+            "padron",
+            "triana",
+            tomorrow_9,
+            &ana,
+            ChannelKind::Whatsapp,
+            local,
+        )
+        .unwrap();
+    let whatsapp = Arc::new(Citizen {
+        seen: Mutex::new(Vec::new()),
+        fail: std::sync::atomic::AtomicUsize::new(1),
+    });
+    let departments = Arc::new(Citizen {
+        seen: Mutex::new(Vec::new()),
+        fail: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let relay = Relay::new(store.clone())
+        .channel("whatsapp", whatsapp.clone())
+        .default_department(departments.clone())
+        .retry(RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_secs(60),
+            max: Duration::from_secs(60),
+            jitter: 0.0,
+        });
+    let day = CDuration::hours(24);
+    let r = desk.schedule_reminders(&book, t0, day).await.unwrap();
+    assert_eq!((r.due, r.enqueued, r.marked), (1, 1, 1), "{r:?}");
+    // the first attempt fails (503): retried a minute later, then sent
+    let first = relay.run_once_at(t0).await.unwrap();
+    assert_eq!((first.claimed, first.retried), (1, 1), "{first:?}");
+    // schedule and relay again and again: nothing more goes out
+    for minutes in [1, 2, 10, 60] {
+        desk.schedule_reminders(&book, t0, day).await.unwrap();
+        relay
+            .run_once_at(t0 + CDuration::minutes(minutes))
+            .await
+            .unwrap();
+    }
+    let seen = whatsapp.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let r = &seen[0];
+    assert_eq!(r.kind, OutboxKind::Reminder);
+    assert_eq!(r.appointment.as_deref(), Some(a.reference.as_str()));
+    assert_eq!(
+        r.to.as_ref().unwrap().phone.as_deref(),
+        Some("+34600111222")
+    );
+    assert!(
+        r.text.contains("martes 3 de marzo a las 09:00") && r.text.contains(&a.reference),
+        "{}",
+        r.text
+    );
+    assert!(departments.seen.lock().unwrap().is_empty());
+    assert!(store.pending().await.unwrap().is_empty());
+    assert!(store.dead_letters().await.unwrap().is_empty());
+    // it is in Ana's conversation on WhatsApp, about no ticket
+    let conv = desk
+        .conversation_of(ChannelKind::Whatsapp, &ana)
+        .await
+        .unwrap();
+    assert_eq!(conv.len(), 1);
+    assert!(conv[0].ticket.is_none() && conv[0].text == r.text);
+}
+
+#[tokio::test]
+async fn a_reminder_is_delivered_once_on_the_citizens_channel() {
+    reminder_delivered_once(Arc::new(MemoryStore::new())).await;
+    #[cfg(feature = "sqlite")]
+    reminder_delivered_once(Arc::new(
+        civic_router::ticket::SqliteStore::open_in_memory().unwrap(),
+    ))
+    .await;
+}

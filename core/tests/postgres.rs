@@ -90,12 +90,12 @@ fn migrations_are_versioned_and_idempotent_and_refuse_a_newer_schema() {
     let schema = schema_name("mig");
     let a = open(&url, &schema);
     let made = Cleanup(Mutex::new(vec![a.clone()]));
-    // 1: cases, 2: appointments
-    assert_eq!(a.schema_version().unwrap(), 2);
+    // 1: cases, 2: appointments, 3: reminders (outbox rows of no ticket)
+    assert_eq!(a.schema_version().unwrap(), 3);
     // a second instance starting on the same schema applies nothing and agrees
     let b = open(&url, &schema);
-    assert_eq!(b.migrate().unwrap(), 2);
-    assert_eq!(b.schema_version().unwrap(), 2);
+    assert_eq!(b.migrate().unwrap(), 3);
+    assert_eq!(b.schema_version().unwrap(), 3);
     // a schema written by a newer build is refused, not misread
     {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -114,6 +114,68 @@ fn migrations_are_versioned_and_idempotent_and_refuse_a_newer_schema() {
     .unwrap_err();
     assert_eq!(err.kind, StoreErrorKind::Corrupt, "{err}");
     assert!(err.to_string().contains("version 99"), "{err}");
+    drop(made);
+}
+
+fn reminder_row_for(n: u32) -> civic_router::ticket::OutboxItem {
+    let start = chrono::NaiveDate::from_ymd_opt(2030, 3, 5)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .unwrap();
+    civic_router::ticket::reminder_row(
+        &civic_router::appointment::Reminder {
+            reference: format!("CP-PGMIG{n}"),
+            to: civic_router::message::Contact {
+                phone: Some("+34600111222".into()),
+                ..Default::default()
+            },
+            channel: ChannelKind::Whatsapp,
+            text: "Recordatorio".into(),
+            start,
+        },
+        Utc::now(),
+    )
+}
+
+#[test]
+fn a_schema_before_the_reminders_migration_moves_forward_with_its_outbox() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("remmig");
+    let a = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![a.clone()]));
+    let desk = Desk::with_store(Arc::new(router()), Arc::new(a.clone())).unwrap();
+    block_on(desk.ingest(&msg("before", "farola apagada"))).unwrap();
+    let before = block_on(a.pending()).unwrap();
+    assert!(!before.is_empty());
+    // undo the last migration (the reminders one), as a database written before it looks
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "DELETE FROM \"{schema}\".schema_version
+                 WHERE version = (SELECT MAX(version) FROM \"{schema}\".schema_version);
+             DROP INDEX \"{schema}\".outbox_done_reminders;
+             ALTER TABLE \"{schema}\".outbox ALTER COLUMN reference SET NOT NULL;
+             ALTER TABLE \"{schema}\".dead_letters ALTER COLUMN reference SET NOT NULL;"
+        ))
+        .unwrap();
+    }
+    assert_eq!(a.schema_version().unwrap(), 2);
+    assert!(
+        block_on(a.enqueue_reminders(vec![reminder_row_for(1)])).is_err(),
+        "the old schema has no room for a row without a ticket"
+    );
+    // the next instance to start brings it forward, keeping what was queued
+    let b = open(&url, &schema);
+    assert_eq!(b.schema_version().unwrap(), 3);
+    assert_eq!(block_on(b.pending()).unwrap(), before);
+    assert_eq!(
+        block_on(b.enqueue_reminders(vec![reminder_row_for(1)])).unwrap(),
+        1
+    );
+    assert_eq!(
+        block_on(b.enqueue_reminders(vec![reminder_row_for(1)])).unwrap(),
+        0
+    );
+    assert_eq!(block_on(b.pending()).unwrap().len(), before.len() + 1);
     drop(made);
 }
 
@@ -136,6 +198,9 @@ fn bad_urls_and_unreachable_servers_are_typed_errors_without_the_password() {
 fn a_statement_past_the_timeout_is_cancelled_with_a_clear_error() {
     let Some(url) = url() else { return };
     let schema = schema_name("timeout");
+    // migrated first with the default timeout: migrations of other schemas (other tests) hold
+    // the database-wide migration lock longer than 200 ms
+    let first = open(&url, &schema);
     let s = PgStore::connect_with(
         &url,
         PgOptions {
@@ -145,7 +210,7 @@ fn a_statement_past_the_timeout_is_cancelled_with_a_clear_error() {
         },
     )
     .unwrap();
-    let made = Cleanup(Mutex::new(vec![s.clone()]));
+    let made = Cleanup(Mutex::new(vec![first, s.clone()]));
     // hold the lock on a sequence row from another session, then ingest: the insert waits,
     // and the timeout ends the wait instead of hanging the webhook
     let mut blocker = postgres::Client::connect(&url, postgres::NoTls).unwrap();

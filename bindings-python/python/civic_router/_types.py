@@ -134,9 +134,13 @@ class _ReplyRequired(TypedDict):
 
 
 class ReplyDict(_ReplyRequired, total=False):
-    """A reply, independent of the channel (what ``Webhook.render`` takes besides a Decision)."""
+    """A reply, independent of the channel (what ``Webhook.render`` takes besides a Decision).
+
+    ``link_button``: the first link is the call to action, a button where the channel has one
+    (WhatsApp: an interactive ``cta_url`` message)."""
 
     links: list[LinkDict]
+    link_button: bool
     options: list[ReplyOptionDict]
     ticket: str
     handoff: bool

@@ -115,6 +115,39 @@ pub fn check_store(store: Arc<dyn AppointmentStore>) -> Result<(), String> {
         due.iter().all(|a| a.reference != r(1)),
         "a reminded appointment is still due"
     );
+    // marking the reminder of a time the appointment no longer has changes nothing
+    let moved_away = store
+        .mark_reminded_at(&r(3), at(4, 11, 0))
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        !moved_away,
+        "marked the reminder of a time r3 does not have"
+    );
+    let due = store
+        .unreminded(at(4, 0, 0), at(4, 23, 0))
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        due.iter().any(|a| a.reference == r(3)),
+        "a reminder of another time marked r3 reminded"
+    );
+    let marked = store
+        .mark_reminded_at(&r(3), at(4, 9, 0))
+        .map_err(|e| e.to_string())?;
+    ensure!(marked, "the reminder of r3 at its own time was not marked");
+    let due = store
+        .unreminded(at(4, 0, 0), at(4, 23, 0))
+        .map_err(|e| e.to_string())?;
+    ensure!(
+        due.iter().all(|a| a.reference != r(3)),
+        "r3 is still due after mark_reminded_at"
+    );
+    ensure!(
+        matches!(
+            store.mark_reminded_at("nope", at(4, 9, 0)),
+            Err(AppointmentError::NotFound(_))
+        ),
+        "mark_reminded_at of an unknown reference"
+    );
     // the race: 50 threads, one place
     let last = at(6, 12, 0);
     let wins = std::sync::atomic::AtomicUsize::new(0);

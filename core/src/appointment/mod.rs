@@ -718,6 +718,21 @@ pub trait AppointmentStore: Send + Sync {
     ) -> Result<Vec<Appointment>, AppointmentError>;
     /// Records that the reminder was sent.
     fn mark_reminded(&self, reference: &str) -> Result<(), AppointmentError>;
+    /// Records that the reminder of the appointment as it starts at `start` is sent (or
+    /// durably queued); `Ok(false)`, changing nothing, when it was moved in the meantime — its
+    /// new time needs a reminder of its own. Stores make the check and the write one step; this
+    /// default, for stores written before it, reads then writes.
+    fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        if self.get(reference)?.start != start {
+            return Ok(false);
+        }
+        self.mark_reminded(reference)?;
+        Ok(true)
+    }
 }
 
 /// Opens an appointment store by URL, as the case stores open: `memory://`, `sqlite://PATH` (or
@@ -893,6 +908,22 @@ impl AppointmentStore for MemoryAppointmentStore {
             .ok_or_else(|| AppointmentError::NotFound(reference.to_string()))?;
         a.reminded = true;
         Ok(())
+    }
+
+    fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        let mut m = self.lock();
+        let a = m
+            .get_mut(reference)
+            .ok_or_else(|| AppointmentError::NotFound(reference.to_string()))?;
+        if a.start != start {
+            return Ok(false);
+        }
+        a.reminded = true;
+        Ok(true)
     }
 }
 
@@ -1210,7 +1241,8 @@ impl Appointments {
     /// The reminders due: active appointments starting within `window` after `now` that were
     /// not reminded yet, each with its contact, channel and Spanish text. Send them (the
     /// channel's reply, or a WhatsApp template beyond the 24-hour window), then
-    /// [`mark_reminded`](Self::mark_reminded).
+    /// [`mark_reminded`](Self::mark_reminded) — or let the cases' outbox deliver them, with
+    /// retries and once only: `civic_router::ticket::schedule_reminders` (feature `tickets`).
     pub fn reminders_due(
         &self,
         now: NaiveDateTime,
@@ -1250,5 +1282,15 @@ impl Appointments {
     /// Records that a reminder was sent.
     pub fn mark_reminded(&self, reference: &str) -> Result<(), AppointmentError> {
         self.store.mark_reminded(reference)
+    }
+
+    /// Records that the reminder for the appointment at `start` was sent or queued; `false`
+    /// when it has moved since (see [`AppointmentStore::mark_reminded_at`]).
+    pub fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        self.store.mark_reminded_at(reference, start)
     }
 }

@@ -261,4 +261,22 @@ impl AppointmentStore for PgAppointmentStore {
         Self::write(&mut tx, &a)?;
         tx.commit().map_err(err)
     }
+
+    fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        let mut c = self.client()?;
+        let mut tx = c.transaction().map_err(err)?;
+        // the row is locked: a move waits for this transaction, or this one sees the move
+        let mut a = Self::one(&mut tx, reference, true)?;
+        if a.start != start {
+            return Ok(false);
+        }
+        a.reminded = true;
+        Self::write(&mut tx, &a)?;
+        tx.commit().map_err(err)?;
+        Ok(true)
+    }
 }

@@ -339,4 +339,23 @@ impl AppointmentStore for SqliteAppointmentStore {
             Ok(())
         })
     }
+
+    fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE appointments SET reminded = 1 WHERE reference = ?1 AND start = ?2",
+                    params![reference, start.format(TIME).to_string()],
+                )
+                .map_err(err)?;
+            if n == 0 {
+                Self::one(c, reference)?; // NotFound, or it moved
+            }
+            Ok(n > 0)
+        })
+    }
 }

@@ -421,6 +421,10 @@ pub struct Reply {
     /// Self-service links.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
+    /// The first link is the reply's call to action: a channel with link buttons shows it as
+    /// one (WhatsApp: an interactive `cta_url` message); the others treat it as any link.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub link_button: bool,
     /// Quick-reply options.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<ReplyOption>,
@@ -454,6 +458,27 @@ impl Reply {
         self
     }
 
+    /// Puts a link first and makes it the call to action (see [`link_button`](Self::link_button)).
+    ///
+    /// ```
+    /// use civic_router::channel::Reply;
+    /// let r = Reply::text("Pida cita en la sede electrónica.")
+    ///     .with_link_button("Cita previa", "https://example.invalid/cita");
+    /// assert!(r.link_button);
+    /// assert_eq!(r.links[0].title, "Cita previa");
+    /// ```
+    pub fn with_link_button(mut self, title: impl Into<String>, url: impl Into<String>) -> Self {
+        self.links.insert(
+            0,
+            Link {
+                title: title.into(),
+                url: url.into(),
+            },
+        );
+        self.link_button = true;
+        self
+    }
+
     /// Adds a self-service link.
     pub fn with_link(mut self, title: impl Into<String>, url: impl Into<String>) -> Self {
         self.links.push(Link {
@@ -475,9 +500,11 @@ impl Reply {
         self
     }
 
-    /// The reply a [`Decision`] asks for: its reply text (or `fallback` when the
-    /// configuration has none for the situation), the URLs in that text as self-service
-    /// links, and the hand-off flag. An emergency reply ends the exchange.
+    /// The reply a [`Decision`] asks for: a knowledge-base answer on the channel's terms
+    /// ([`FaqAnswer::reply`](crate::faq::FaqAnswer::reply): its self-service link as a button
+    /// on WhatsApp); otherwise its reply text (or `fallback` when the configuration has none
+    /// for the situation) with the URLs in that text as self-service links. With the hand-off
+    /// flag; an emergency reply ends the exchange.
     ///
     /// ```
     /// use civic_router::{Router, message::{ChannelKind, Message}, channel::Reply};
@@ -498,6 +525,11 @@ impl Reply {
     /// assert_eq!(r.links[0].url, "https://010.example/tramites");
     /// ```
     pub fn from_decision(decision: &Decision, fallback: &str) -> Reply {
+        if let Some(a) = &decision.answer {
+            let mut r = a.reply(decision.channel);
+            r.handoff = decision.handoff;
+            return r;
+        }
         let text = decision
             .reply
             .clone()
@@ -513,6 +545,7 @@ impl Reply {
         Reply {
             text,
             links,
+            link_button: false,
             options: Vec::new(),
             ticket: None,
             handoff: decision.handoff,

@@ -1,6 +1,7 @@
 //! WhatsApp Business Cloud API (Meta): the verification handshake, the webhook payload in
 //! (messages and status callbacks, apart), `X-Hub-Signature-256`, and the send-message JSON
-//! out (text with link preview, reply buttons, lists, templates beyond the 24-hour window).
+//! out (text with link preview, a link button, reply buttons, lists, templates beyond the
+//! 24-hour window).
 //!
 //! Since 2026 Meta adds a business-scoped user id (`contacts[].user_id`, `from_user_id`) and
 //! may omit `from` for users with a username; a [`Message`] then has the user id as
@@ -60,6 +61,8 @@ pub const MAX_ROW_DESCRIPTION: usize = 72;
 pub const MAX_ROW_ID: usize = 200;
 /// Longest list button label.
 pub const MAX_LIST_BUTTON: usize = 20;
+/// Longest label of a call-to-action URL button (`cta_url` `display_text`).
+pub const MAX_CTA_DISPLAY_TEXT: usize = 20;
 /// Hours after the citizen's last message during which free-form messages may be sent.
 pub const SESSION_HOURS: f64 = 24.0;
 
@@ -100,6 +103,34 @@ impl WhatsApp {
             template: None,
             phrases: Phrases::default(),
         }
+    }
+
+    /// The call-to-action button of a reply without options, when it has one WhatsApp can
+    /// show: (label, URL, body text — the reply's text with its other links and ticket).
+    fn link_button(&self, reply: &Reply) -> Option<(String, String, String)> {
+        if !reply.link_button || !reply.options.is_empty() {
+            return None;
+        }
+        let link = reply.links.first()?;
+        let label = link.title.trim();
+        let url = link.url.trim();
+        if label.is_empty() || !(url.starts_with("https://") || url.starts_with("http://")) {
+            return None;
+        }
+        let rest = Reply {
+            links: reply.links[1..].to_vec(),
+            link_button: false,
+            ..reply.clone()
+        };
+        let text = rest.plain_text(&self.phrases);
+        if text.trim().is_empty() || text.chars().count() > MAX_INTERACTIVE_BODY {
+            return None;
+        }
+        Some((
+            truncate_chars(label, MAX_CTA_DISPLAY_TEXT),
+            url.to_string(),
+            text,
+        ))
     }
 
     /// Sets the template used outside the 24-hour window.
@@ -667,9 +698,12 @@ impl Channel for WhatsApp {
     /// The JSON to `POST` to `https://graph.facebook.com/{version}/{phone-number-id}/messages`.
     ///
     /// Within 24 hours of the citizen's last message: up to 3 options become reply buttons,
-    /// 4 to 10 a list, more than 10 numbered lines of text; no options, a text message with
-    /// a link preview when it carries a link. Beyond 24 hours: the configured template, or a
-    /// `Reply` error when there is none.
+    /// 4 to 10 a list, more than 10 numbered lines of text; no options and a call-to-action
+    /// link ([`Reply::link_button`]), an interactive `cta_url` message — the body text and a
+    /// button labelled with the link's title (cut to 20 characters) that opens the URL — as
+    /// long as the body fits its 1,024 characters; otherwise a text message with a link
+    /// preview when it carries a link. Beyond 24 hours: the configured template, or a `Reply`
+    /// error when there is none.
     fn render(&self, reply: &Reply, cx: &ReplyContext) -> Result<Rendered, ChannelError> {
         let mut body = serde_json::Map::new();
         body.insert("messaging_product".into(), json!("whatsapp"));
@@ -709,6 +743,19 @@ impl Channel for WhatsApp {
                     "name": t.name,
                     "language": {"policy": "deterministic", "code": t.language},
                     "components": [{"type": "body", "parameters": [{"type": "text", "text": param}]}],
+                }),
+            );
+        } else if let Some((label, url, text)) = self.link_button(reply) {
+            body.insert("type".into(), json!("interactive"));
+            body.insert(
+                "interactive".into(),
+                json!({
+                    "type": "cta_url",
+                    "body": {"text": text},
+                    "action": {
+                        "name": "cta_url",
+                        "parameters": {"display_text": label, "url": url},
+                    },
                 }),
             );
         } else if (1..=MAX_BUTTONS).contains(&reply.options.len()) {

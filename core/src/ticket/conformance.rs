@@ -18,7 +18,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-use super::{Desk, OutboxKind, Status, StatusRequest, TicketStore};
+use super::{
+    contact_key, reminder_row, schedule_reminders, Desk, OutboxKind, Status, StatusRequest,
+    TicketStore,
+};
+use crate::appointment::{
+    Appointment, AppointmentError, AppointmentStatus, AppointmentStore, Appointments,
+    MemoryAppointmentStore, Offices, Reminder,
+};
 use crate::error::StoreErrorKind;
 use crate::message::{ChannelKind, Contact, Location, Message};
 use crate::pipeline::Router;
@@ -123,6 +130,8 @@ checks!(
     conversation_history,
     pseudonymisation_keeps_statistics,
     references_count_per_year,
+    reminders_belong_to_no_ticket,
+    reminders_are_queued_once_across_a_crash,
 );
 
 /// Runs every check on a fresh store from `make`; returns the failures (name, reason).
@@ -504,7 +513,7 @@ async fn duplicates_are_linked_and_followed(store: Arc<dyn TicketStore>) -> Resu
     );
     ensure!(
         new.iter()
-            .any(|o| o.reference == second.reference
+            .any(|o| o.reference.as_ref() == Some(&second.reference)
                 && o.text.contains(&second.reference.to_string())),
         "the second reporter was not told"
     );
@@ -813,6 +822,297 @@ async fn references_count_per_year(store: Arc<dyn TicketStore>) -> Result<(), St
     ensure!(
         refs == ["SEV-2026-000001", "SEV-2026-000002", "SEV-2027-000001"],
         "{refs:?}"
+    );
+    Ok(())
+}
+
+fn reminder(n: u32, phone: &str) -> Reminder {
+    Reminder {
+        reference: format!("CP-TEST{n}"),
+        to: Contact {
+            phone: Some(phone.to_string()),
+            ..Default::default()
+        },
+        channel: ChannelKind::Whatsapp,
+        text: format!("Recordatorio: tiene cita mañana. Referencia CP-TEST{n}."),
+        start: t0().naive_utc() + Duration::days(1),
+    }
+}
+
+async fn reminders_belong_to_no_ticket(store: Arc<dyn TicketStore>) -> Result<(), String> {
+    let (p1, p2) = ("+34600770001", "+34600770002");
+    let mut not_a_reminder = reminder_row(&reminder(9, p1), t0());
+    not_a_reminder.kind = OutboxKind::Notification;
+    let mut nobody = reminder_row(&reminder(9, p1), t0());
+    nobody.to = None;
+    for bad in [not_a_reminder, nobody] {
+        let e = store.enqueue_reminders(vec![bad]).await;
+        ensure!(
+            matches!(&e, Err(e) if e.kind == StoreErrorKind::Invalid),
+            "a bad reminder row was {e:?}"
+        );
+    }
+    let rows = vec![
+        reminder_row(&reminder(1, p1), t0()),
+        reminder_row(&reminder(2, p2), t0()),
+    ];
+    let n = store.enqueue_reminders(rows.clone()).await.map_err(s)?;
+    ensure!(n == 2, "{n} reminders written, expected 2");
+    let n = store.enqueue_reminders(rows.clone()).await.map_err(s)?;
+    ensure!(n == 0, "the same reminders written again: {n} new rows");
+    let pending = store.pending().await.map_err(s)?;
+    ensure!(
+        pending.len() == 2
+            && pending.iter().all(|o| o.kind == OutboxKind::Reminder
+                && o.reference.is_none()
+                && o.appointment.is_some()
+                && o.target == "whatsapp"),
+        "pending {pending:?}"
+    );
+    let claimed = store
+        .claim_due(t0(), 10, Duration::minutes(5))
+        .await
+        .map_err(s)?;
+    ensure!(claimed.len() == 2, "claimed {} reminders", claimed.len());
+    let (sent, dead) = if claimed[0].appointment.as_deref() == Some("CP-TEST1") {
+        (&claimed[0], &claimed[1])
+    } else {
+        (&claimed[1], &claimed[0])
+    };
+    store.mark_sent(sent.id, t0()).await.map_err(s)?;
+    store
+        .mark_failed(dead.id, t0(), "HTTP 400", None)
+        .await
+        .map_err(s)?;
+    // delivered or dead, its key stays: written again, it is not sent again
+    let n = store.enqueue_reminders(rows).await.map_err(s)?;
+    ensure!(n == 0, "a delivered reminder was queued again ({n})");
+    ensure!(
+        store.pending().await.map_err(s)?.is_empty(),
+        "reminders still pending"
+    );
+    let letters = store.dead_letters().await.map_err(s)?;
+    ensure!(
+        letters.len() == 1
+            && letters[0].item.kind == OutboxKind::Reminder
+            && letters[0].item.reference.is_none(),
+        "dead letters {letters:?}"
+    );
+    // the delivered one joined the citizen's conversation, about no ticket
+    let c1 = Contact {
+        phone: Some(p1.into()),
+        ..Default::default()
+    };
+    let conv = store
+        .conversation_of_contact(&contact_key(ChannelKind::Whatsapp, &c1))
+        .await
+        .map_err(s)?;
+    ensure!(
+        conv.len() == 1
+            && conv[0].direction == super::Direction::Outbound
+            && conv[0].ticket.is_none()
+            && conv[0].text.contains("CP-TEST1")
+            && conv[0].provider_id.as_deref() == Some(sent.idempotency_key.as_str()),
+        "conversation {conv:?}"
+    );
+    // the citizen did not write: no conversation in the statistics
+    let report = desk(store.clone())?.report(None).await.map_err(s)?;
+    ensure!(
+        report.conversations.total == 0,
+        "a reminder counted as {} conversations",
+        report.conversations.total
+    );
+    // retention: reminders sent or given up before the cut-off keep no contact
+    store
+        .pseudonymise(t0() + Duration::days(1), b"key", t0() + Duration::days(400))
+        .await
+        .map_err(s)?;
+    let dump = format!(
+        "{}{}",
+        serde_json::to_string(&store.entries().await.map_err(s)?).map_err(s)?,
+        serde_json::to_string(&store.dead_letters().await.map_err(s)?).map_err(s)?
+    );
+    ensure!(
+        !dump.contains("600770001") && !dump.contains("600770002"),
+        "a reminder's recipient survived retention: {dump}"
+    );
+    Ok(())
+}
+
+/// An appointment store whose next `mark_reminded_at` calls fail, as if the process died
+/// between the two writes.
+struct Crashing {
+    inner: MemoryAppointmentStore,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl AppointmentStore for Crashing {
+    fn insert_if_free(&self, a: &Appointment, limit: u32) -> Result<(), AppointmentError> {
+        self.inner.insert_if_free(a, limit)
+    }
+    fn get(&self, reference: &str) -> Result<Appointment, AppointmentError> {
+        self.inner.get(reference)
+    }
+    fn set_status(
+        &self,
+        reference: &str,
+        status: AppointmentStatus,
+    ) -> Result<Appointment, AppointmentError> {
+        self.inner.set_status(reference, status)
+    }
+    fn move_if_free(
+        &self,
+        reference: &str,
+        start: chrono::NaiveDateTime,
+        end: chrono::NaiveDateTime,
+        limit: u32,
+    ) -> Result<Appointment, AppointmentError> {
+        self.inner.move_if_free(reference, start, end, limit)
+    }
+    fn taken(
+        &self,
+        office: &str,
+        from: chrono::NaiveDateTime,
+        to: chrono::NaiveDateTime,
+    ) -> Result<std::collections::HashMap<chrono::NaiveDateTime, u32>, AppointmentError> {
+        self.inner.taken(office, from, to)
+    }
+    fn for_contact(&self, key: &str) -> Result<Vec<Appointment>, AppointmentError> {
+        self.inner.for_contact(key)
+    }
+    fn unreminded(
+        &self,
+        from: chrono::NaiveDateTime,
+        to: chrono::NaiveDateTime,
+    ) -> Result<Vec<Appointment>, AppointmentError> {
+        self.inner.unreminded(from, to)
+    }
+    fn mark_reminded(&self, reference: &str) -> Result<(), AppointmentError> {
+        self.inner.mark_reminded(reference)
+    }
+    fn mark_reminded_at(
+        &self,
+        reference: &str,
+        start: chrono::NaiveDateTime,
+    ) -> Result<bool, AppointmentError> {
+        use std::sync::atomic::Ordering;
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(AppointmentError::Store("the process died here".into()));
+        }
+        self.inner.mark_reminded_at(reference, start)
+    }
+}
+
+async fn reminders_are_queued_once_across_a_crash(
+    store: Arc<dyn TicketStore>,
+) -> Result<(), String> {
+    let offices = Offices::from_toml_str(
+        r#"
+        [[service]]
+        id = "padron"
+        name = "Padrón"
+        [[office]]
+        id = "triana"
+        name = "Distrito Triana"
+        hours = ["mon-fri 09:00-12:00"]
+        services = ["padron"]
+        capacity = 4
+        "#,
+        "offices.toml",
+    )
+    .map_err(s)?;
+    let book = Appointments::new(
+        Arc::new(offices),
+        Arc::new(Crashing {
+            inner: MemoryAppointmentStore::default(),
+            failures: std::sync::atomic::AtomicUsize::new(1),
+        }),
+    );
+    // t0 is Monday 2 March 2026, 10:00 (the checks keep local time = UTC)
+    let now = t0();
+    let local = now.naive_utc();
+    let tomorrow = |h: u32, m: u32| {
+        (local.date() + Duration::days(1))
+            .and_hms_opt(h, m, 0)
+            .unwrap_or(local)
+    };
+    let who = |n: u32| Contact {
+        phone: Some(format!("+3460088000{n}")),
+        ..Default::default()
+    };
+    let a = book
+        .book(
+            "padron",
+            "triana",
+            tomorrow(9, 0),
+            &who(1),
+            ChannelKind::Sms,
+            local,
+        )
+        .map_err(s)?;
+    book.book(
+        "padron",
+        "triana",
+        tomorrow(9, 15),
+        &who(2),
+        ChannelKind::Whatsapp,
+        local,
+    )
+    .map_err(s)?;
+    let window = Duration::hours(24);
+    // the first pass writes both rows, then "dies" marking the first appointment
+    let first = schedule_reminders(&*store, &book, now, window).await;
+    ensure!(first.is_err(), "the crash did not happen: {first:?}");
+    let reminders = |rows: Vec<super::OutboxItem>| {
+        rows.into_iter()
+            .filter(|o| o.kind == OutboxKind::Reminder)
+            .collect::<Vec<_>>()
+    };
+    let queued = reminders(store.pending().await.map_err(s)?);
+    ensure!(queued.len() == 2, "{} reminders queued", queued.len());
+    // the next pass finds both unreminded: writes nothing new, marks them
+    let r = schedule_reminders(&*store, &book, now, window)
+        .await
+        .map_err(s)?;
+    ensure!(
+        (r.due, r.enqueued, r.already_queued, r.marked) == (2, 0, 2, 2),
+        "second pass {r:?}"
+    );
+    let r = schedule_reminders(&*store, &book, now, window)
+        .await
+        .map_err(s)?;
+    ensure!(r.due == 0 && r.enqueued == 0, "third pass {r:?}");
+    ensure!(
+        reminders(store.pending().await.map_err(s)?).len() == 2,
+        "reminders doubled"
+    );
+    // moved: a fresh reminder for the new time
+    book.move_to(&a.reference, tomorrow(9, 30), local)
+        .map_err(s)?;
+    let r = schedule_reminders(&*store, &book, now, window)
+        .await
+        .map_err(s)?;
+    ensure!(
+        (r.due, r.enqueued, r.marked) == (1, 1, 1),
+        "after the move {r:?}"
+    );
+    let queued = reminders(store.pending().await.map_err(s)?);
+    let mine: Vec<_> = queued
+        .iter()
+        .filter(|o| o.appointment.as_deref() == Some(a.reference.as_str()))
+        .collect();
+    ensure!(
+        mine.len() == 2 && mine[0].idempotency_key != mine[1].idempotency_key,
+        "the moved appointment's reminders {mine:?}"
+    );
+    ensure!(
+        mine.iter()
+            .any(|o| o.text.contains("09:30") && o.target == "sms"),
+        "no reminder of the new time: {mine:?}"
     );
     Ok(())
 }

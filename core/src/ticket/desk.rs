@@ -227,6 +227,19 @@ impl Desk {
         Ok(Report::from_store(&*self.store, month, Some(&self.router.config())).await?)
     }
 
+    /// Queues the appointment reminders due within `window` after `now` in this desk's
+    /// outbox, in the router's time zone ([`Router::time_zone`]): see
+    /// [`schedule_reminders`](super::schedule_reminders). The relay delivers them.
+    pub async fn schedule_reminders(
+        &self,
+        appointments: &crate::appointment::Appointments,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<super::ReminderReport, Error> {
+        let local = now.with_timezone(&self.router.time_zone());
+        super::schedule_reminders(&*self.store, appointments, local, window).await
+    }
+
     /// Pseudonymises tickets closed more than `tickets.retention_days` before `now`.
     pub async fn apply_retention(&self, now: DateTime<Utc>, key: &[u8]) -> Result<usize, Error> {
         let cutoff = now - chrono::Duration::days(i64::from(self.retention_days));

@@ -257,7 +257,8 @@ fn delivery(
         id: 0,
         kind: OutboxKind::Delivery,
         target: department.to_string(),
-        reference: t.reference.clone(),
+        reference: Some(t.reference.clone()),
+        appointment: None,
         event: event.to_string(),
         idempotency_key: format!("{}:{index}:d:{department}:{event}", t.reference),
         to: None,
@@ -299,7 +300,8 @@ fn notifications(
                 id: 0,
                 kind: OutboxKind::Notification,
                 target: f.channel.as_str().to_string(),
-                reference: f.reference.clone(),
+                reference: Some(f.reference.clone()),
+                appointment: None,
                 event: event.to_string(),
                 idempotency_key: format!("{}:{index}:n:{i}", t.reference),
                 to: Some(f.contact),
@@ -603,6 +605,103 @@ pub fn recategorise(
         tx.enqueue(r)?;
     }
     Ok(t)
+}
+
+/// Checks a row given to [`TicketStore::enqueue_reminders`](super::TicketStore::enqueue_reminders):
+/// a reminder, with a recipient, an idempotency key and a channel, and no ticket.
+///
+/// ```
+/// use civic_router::ticket::{lifecycle::check_reminder, OutboxKind};
+/// # let row: civic_router::ticket::OutboxItem = serde_json::from_value(serde_json::json!({
+/// #   "id": 0, "kind": "reminder", "target": "sms", "appointment": "CP-7KD3QX",
+/// #   "to": {"phone": "+34600111222"}, "event": "reminder",
+/// #   "idempotency_key": "reminder:CP-7KD3QX:2026-12-09T09:00", "payload": {},
+/// #   "text": "Recordatorio", "attempts": 0,
+/// #   "next_attempt_at": "2026-12-08T10:00:00Z", "created_at": "2026-12-08T10:00:00Z"})).unwrap();
+/// assert!(check_reminder(&row).is_ok());
+/// let mut other = row.clone();
+/// other.kind = OutboxKind::Notification;
+/// assert!(check_reminder(&other).is_err());
+/// ```
+pub fn check_reminder(row: &OutboxItem) -> Result<(), StoreError> {
+    let bad = |why: &str| {
+        Err(StoreError::invalid(format!(
+            "outbox row `{}`: {why}",
+            row.idempotency_key
+        )))
+    };
+    if row.kind != OutboxKind::Reminder {
+        return bad("only reminders are written outside a ticket's transaction");
+    }
+    if row.idempotency_key.trim().is_empty() {
+        return bad("a reminder needs an idempotency key");
+    }
+    if row.reference.is_some() {
+        return bad("a reminder belongs to no ticket");
+    }
+    if row.to.is_none() {
+        return bad("a reminder needs a recipient");
+    }
+    if row.target.parse::<ChannelKind>().is_err() {
+        return bad("a reminder's target must be a channel");
+    }
+    Ok(())
+}
+
+/// The channel and [`contact_key`] of the citizen a row goes to (notifications and
+/// reminders), `None` for a department's row.
+pub fn recipient_key(o: &OutboxItem) -> Option<(ChannelKind, String)> {
+    match (o.kind.is_for_citizen(), &o.to) {
+        (true, Some(to)) => {
+            let channel = o.target.parse().unwrap_or(ChannelKind::Web);
+            Some((channel, contact_key(channel, to)))
+        }
+        _ => None,
+    }
+}
+
+/// The conversation entry a delivered row adds for its citizen, if it goes to one. A
+/// notification joins `conversation` (the last one about its ticket, which the store looks
+/// up) or else the contact's conversation of the day; a reminder starts a conversation of its
+/// own (`<contact>:appointment:<reference>`): the citizen did not write, so the statistics
+/// count no conversation for it and it times no first reply.
+pub fn delivered_entry(
+    o: &OutboxItem,
+    at: DateTime<Utc>,
+    conversation: Option<String>,
+) -> Option<ConversationEntry> {
+    let (channel, ckey) = recipient_key(o)?;
+    let conversation = match (o.kind, &o.appointment) {
+        (OutboxKind::Reminder, Some(a)) => format!("{ckey}:appointment:{a}"),
+        _ => conversation.unwrap_or_else(|| format!("{ckey}:{}", at.format("%Y-%m-%d"))),
+    };
+    Some(ConversationEntry {
+        direction: Direction::Outbound,
+        channel,
+        provider_id: Some(o.idempotency_key.clone()),
+        contact_key: ckey,
+        conversation,
+        ticket: o.reference.clone(),
+        text: o.text.clone(),
+        at,
+        automatic: true,
+        handoff: false,
+        intent: None,
+        department: None,
+        district: None,
+        answer: None,
+    })
+}
+
+/// Drops the recipient and the texts of a delivered or dead row kept as JSON (retention).
+pub fn scrub_outbox_json(v: &mut serde_json::Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("text".into(), ERASED.into());
+        o.remove("to");
+        if let Some(p) = o.get_mut("payload").and_then(|p| p.as_object_mut()) {
+            p.remove("text");
+        }
+    }
 }
 
 /// A keyed pseudonym: `p:` and the first 16 hex digits of HMAC-SHA256(key, value). The same

@@ -319,37 +319,39 @@ impl TicketStore for MemoryStore {
             .collect())
     }
 
+    async fn enqueue_reminders(&self, rows: Vec<OutboxItem>) -> Result<usize, StoreError> {
+        for r in &rows {
+            lifecycle::check_reminder(r)?;
+        }
+        let mut s = self.lock();
+        let mut added = 0;
+        for mut o in rows {
+            if s.keys.insert(o.idempotency_key.clone()) {
+                s.next_id += 1;
+                o.id = s.next_id;
+                s.outbox.insert(o.id, o);
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut s = self.lock();
         let Some(o) = s.outbox.remove(&id) else {
             return Ok(()); // already marked (a relay retried after a lost acknowledgement)
         };
-        if let (OutboxKind::Notification, Some(to)) = (o.kind, &o.to) {
-            let channel = o.target.parse().unwrap_or(ChannelKind::Web);
-            let ckey = super::contact_key(channel, to);
-            let conversation = s
+        let conversation = match (o.kind, lifecycle::recipient_key(&o)) {
+            (OutboxKind::Notification, Some((_, ckey))) => s
                 .entries
                 .iter()
                 .rev()
-                .find(|e| e.contact_key == ckey && e.ticket.as_ref() == Some(&o.reference))
-                .map(|e| e.conversation.clone())
-                .unwrap_or_else(|| format!("{ckey}:{}", at.format("%Y-%m-%d")));
-            s.entries.push(ConversationEntry {
-                direction: Direction::Outbound,
-                channel,
-                provider_id: Some(o.idempotency_key.clone()),
-                contact_key: ckey,
-                conversation,
-                ticket: Some(o.reference.clone()),
-                text: o.text.clone(),
-                at,
-                automatic: true,
-                handoff: false,
-                intent: None,
-                department: None,
-                district: None,
-                answer: None,
-            });
+                .find(|e| e.contact_key == ckey && e.ticket.is_some() && e.ticket == o.reference)
+                .map(|e| e.conversation.clone()),
+            _ => None,
+        };
+        if let Some(e) = lifecycle::delivered_entry(&o, at, conversation) {
+            s.entries.push(e);
         }
         Ok(())
     }
@@ -433,9 +435,14 @@ impl TicketStore for MemoryStore {
             }
         }
         for d in s.dead.iter_mut() {
-            if due.contains(&d.item.reference) {
+            let ticket_gone = d.item.reference.as_ref().is_some_and(|r| due.contains(r));
+            let old_reminder = d.item.kind == OutboxKind::Reminder && d.dead_at < closed_before;
+            if ticket_gone || old_reminder {
                 d.item.to = None;
                 d.item.text = lifecycle::ERASED.to_string();
+                if let Some(p) = d.item.payload.as_object_mut() {
+                    p.remove("text");
+                }
             }
         }
         // the inbox index points at positions, which did not move

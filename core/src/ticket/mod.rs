@@ -15,6 +15,7 @@
 //! | [`lifecycle`] | the store-independent logic: what ingesting, changing status, recategorising write |
 //! | [`TicketStore`], [`MemoryStore`], `SqliteStore` (feature `sqlite`) | durable storage, inbox, outbox, dead letters, history |
 //! | [`notify`] | the Spanish follow-up texts per status |
+//! | [`schedule_reminders`] | appointment reminders queued in the outbox (rows of no ticket), delivered like follow-ups |
 //! | [`route`] | where cases and notifications go: the `Route` trait, the e-mail route, the HTTP webhook route and the relay (feature `delivery`) |
 //! | [`report`] | statistics per month, channel, department and district, as a table, JSON or HTML |
 //! | [`privacy`] | redaction for logs, pseudonymisation after the retention period |
@@ -77,6 +78,7 @@ mod open;
 mod postgres;
 pub mod privacy;
 mod reference;
+pub mod remind;
 pub mod report;
 pub mod route;
 #[cfg(feature = "sqlite")]
@@ -91,6 +93,7 @@ pub use open::{open_store, redact_url, StoreUrl};
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgStore};
 pub use reference::{BadReference, Reference};
+pub use remind::{reminder_key, reminder_row, schedule_reminders, ReminderReport};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use status::{Status, UnknownStatus};

@@ -37,8 +37,8 @@ use super::{redact_url, Reference, Ticket};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::message::ChannelKind;
 
-/// The schema version this code writes.
-pub const SCHEMA_VERSION: i32 = 2;
+/// The schema version this code writes: the number of [`MIGRATIONS`].
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Key of the advisory lock held while migrating (any instance, any schema of the database).
 const MIGRATION_LOCK: i64 = 0x6369_7669_6330_3031; // "civic001"
@@ -115,6 +115,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX appointments_slot ON appointments (office, start_at) WHERE status != 'cancelled';
     CREATE INDEX appointments_contact ON appointments (contact_key);
+    "#,
+    // reminders: outbox rows that belong to no ticket (appointment reminders) have no
+    // reference; retention finds the delivered ones by the partial index. (Appended after
+    // migration 2; numbered after the others when branches merge: it depends on 1 only.)
+    r#"
+    ALTER TABLE outbox ALTER COLUMN reference DROP NOT NULL;
+    ALTER TABLE dead_letters ALTER COLUMN reference DROP NOT NULL;
+    CREATE INDEX outbox_done_reminders ON outbox (next_attempt_at)
+        WHERE reference IS NULL AND state != 'pending';
     "#,
 ];
 
@@ -286,7 +295,7 @@ impl Tx for PgTx<'_, '_> {
                  ON CONFLICT (idempotency_key) DO NOTHING",
                 &[
                     &item.idempotency_key,
-                    &item.reference.to_string(),
+                    &item.reference.as_ref().map(|r| r.to_string()),
                     &ts(item.next_attempt_at),
                     &data,
                 ],
@@ -517,6 +526,14 @@ impl PgStore {
     /// it; [`connect`](Self::connect) does too.
     pub fn migrate(&self) -> Result<i32, StoreError> {
         let mut c = self.client()?;
+        // already up to date (the usual start): no need to queue on the lock that every
+        // instance on the database shares (versions only grow)
+        if let Ok(row) = c.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[]) {
+            let version: i32 = row.get(0);
+            if version == SCHEMA_VERSION {
+                return Ok(version);
+            }
+        }
         let mut tx = c.transaction().map_err(db)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
             .map_err(db)?;
@@ -657,17 +674,6 @@ fn outbox_item(row: &postgres::Row) -> Result<OutboxItem, StoreError> {
     Ok(o)
 }
 
-/// Drops the recipient and the texts of a delivered or dead notification (retention).
-fn scrub(v: &mut serde_json::Value) {
-    if let Some(o) = v.as_object_mut() {
-        o.insert("text".into(), lifecycle::ERASED.into());
-        o.remove("to");
-        if let Some(p) = o.get_mut("payload").and_then(|p| p.as_object_mut()) {
-            p.remove("text");
-        }
-    }
-}
-
 #[async_trait]
 impl TicketStore for PgStore {
     async fn ingest(&self, plan: IngestPlan) -> Result<IngestOutcome, StoreError> {
@@ -793,6 +799,28 @@ impl TicketStore for PgStore {
         .await
     }
 
+    async fn enqueue_reminders(&self, rows: Vec<OutboxItem>) -> Result<usize, StoreError> {
+        for r in &rows {
+            lifecycle::check_reminder(r)?;
+        }
+        self.write(move |tx| {
+            let mut added = 0;
+            for r in &rows {
+                let n = tx
+                    .tx
+                    .execute(
+                        "INSERT INTO outbox (idempotency_key, reference, next_attempt_at, data)
+                         VALUES ($1, NULL, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING",
+                        &[&r.idempotency_key, &ts(r.next_attempt_at), &json(r)?],
+                    )
+                    .map_err(|e| tx.err(e))?;
+                added += n as usize;
+            }
+            Ok(added)
+        })
+        .await
+    }
+
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(move |tx| {
             let row = tx
@@ -812,36 +840,20 @@ impl TicketStore for PgStore {
                     &[&id, &ts(at)],
                 )
                 .map_err(|e| tx.err(e))?;
-            if let (OutboxKind::Notification, Some(to)) = (o.kind, &o.to) {
-                let channel = o.target.parse().unwrap_or(ChannelKind::Web);
-                let ckey = super::contact_key(channel, to);
-                let conversation: Option<String> = tx
+            let conversation = match (o.kind, lifecycle::recipient_key(&o), &o.reference) {
+                (OutboxKind::Notification, Some((_, ckey)), Some(r)) => tx
                     .tx
                     .query_opt(
                         "SELECT conversation FROM entries WHERE contact_key = $1 AND ticket = $2
                          ORDER BY id DESC LIMIT 1",
-                        &[&ckey, &o.reference.to_string()],
+                        &[&ckey, &r.to_string()],
                     )
                     .map_err(|e| tx.err(e))?
-                    .map(|r| r.get(0));
-                let conversation =
-                    conversation.unwrap_or_else(|| format!("{ckey}:{}", at.format("%Y-%m-%d")));
-                tx.append_entry(&ConversationEntry {
-                    direction: Direction::Outbound,
-                    channel,
-                    provider_id: Some(o.idempotency_key.clone()),
-                    contact_key: ckey,
-                    conversation,
-                    ticket: Some(o.reference.clone()),
-                    text: o.text.clone(),
-                    at,
-                    automatic: true,
-                    handoff: false,
-                    intent: None,
-                    department: None,
-                    district: None,
-                    answer: None,
-                })?;
+                    .map(|r| r.get(0)),
+                _ => None,
+            };
+            if let Some(e) = lifecycle::delivered_entry(&o, at, conversation) {
+                tx.append_entry(&e)?;
             }
             Ok(())
         })
@@ -887,7 +899,7 @@ impl TicketStore for PgStore {
                             &[&id, &json(&o)?],
                         )
                         .map_err(|e| tx.err(e))?;
-                    let reference = o.reference.to_string();
+                    let reference = o.reference.as_ref().map(|r| r.to_string());
                     let letter = json(&DeadLetter {
                         item: o,
                         dead_at: at,
@@ -1009,7 +1021,7 @@ impl TicketStore for PgStore {
             for r in rows {
                 let id: i64 = r.get(0);
                 let mut v: serde_json::Value = parse(&r.get::<_, String>(1), "outbox row")?;
-                scrub(&mut v);
+                lifecycle::scrub_outbox_json(&mut v);
                 tx.tx
                     .execute("UPDATE outbox SET data = $2 WHERE id = $1", &[&id, &json(&v)?])
                     .map_err(|e| tx.err(e))?;
@@ -1026,7 +1038,50 @@ impl TicketStore for PgStore {
                 let id: i64 = r.get(0);
                 let mut v: serde_json::Value = parse(&r.get::<_, String>(1), "dead letter")?;
                 if let Some(item) = v.get_mut("item") {
-                    scrub(item);
+                    lifecycle::scrub_outbox_json(item);
+                }
+                tx.tx
+                    .execute(
+                        "UPDATE dead_letters SET data = $2 WHERE id = $1",
+                        &[&id, &json(&v)?],
+                    )
+                    .map_err(|e| tx.err(e))?;
+            }
+            // reminders delivered or given up before the cut-off: drop the recipient too
+            let cutoff = ts(closed_before);
+            let rows = tx
+                .tx
+                .query(
+                    "SELECT id, data FROM outbox WHERE reference IS NULL AND state != 'pending'
+                     AND next_attempt_at < $1 FOR UPDATE",
+                    &[&cutoff],
+                )
+                .map_err(|e| tx.err(e))?;
+            for r in rows {
+                let id: i64 = r.get(0);
+                let mut v: serde_json::Value = parse(&r.get::<_, String>(1), "outbox row")?;
+                if v.get("to").is_none() {
+                    continue;
+                }
+                lifecycle::scrub_outbox_json(&mut v);
+                tx.tx
+                    .execute("UPDATE outbox SET data = $2 WHERE id = $1", &[&id, &json(&v)?])
+                    .map_err(|e| tx.err(e))?;
+            }
+            let rows = tx
+                .tx
+                .query(
+                    "SELECT id, data FROM dead_letters WHERE reference IS NULL AND dead_at < $1
+                     FOR UPDATE",
+                    &[&cutoff],
+                )
+                .map_err(|e| tx.err(e))?;
+            for r in rows {
+                let id: i64 = r.get(0);
+                let mut v: serde_json::Value = parse(&r.get::<_, String>(1), "dead letter")?;
+                match v.get_mut("item") {
+                    Some(item) if item.get("to").is_some() => lifecycle::scrub_outbox_json(item),
+                    _ => continue,
                 }
                 tx.tx
                     .execute(

@@ -85,7 +85,7 @@ where
 ///     .with_recipient("alumbrado", "averias@alumbrado.example");
 /// let item = OutboxItem {
 ///     id: 1, kind: OutboxKind::Delivery, target: "alumbrado".into(),
-///     reference: "SEV-2026-000001".parse().unwrap(), event: "new".into(),
+///     reference: Some("SEV-2026-000001".parse().unwrap()), appointment: None, event: "new".into(),
 ///     idempotency_key: "SEV-2026-000001:1:d:alumbrado:new".into(), to: None,
 ///     payload: serde_json::json!({}), text: "Nuevo aviso: SEV-2026-000001\n\nFarola apagada\n".into(),
 ///     attempts: 0, next_attempt_at: chrono::Utc::now(), created_at: chrono::Utc::now(),
@@ -147,8 +147,9 @@ impl MailRoute {
         let first = item.text.lines().next().unwrap_or("");
         let what = first.split(':').next().unwrap_or(first).trim();
         let subject = match item.kind {
-            OutboxKind::Delivery => format!("[{}] {what}", item.reference),
-            OutboxKind::Notification => format!("[{}] Su aviso", item.reference),
+            OutboxKind::Delivery => format!("[{}] {what}", item.about()),
+            OutboxKind::Notification => format!("[{}] Su aviso", item.about()),
+            OutboxKind::Reminder => format!("[{}] Recordatorio de cita", item.about()),
         };
         let msgid: String = item
             .idempotency_key

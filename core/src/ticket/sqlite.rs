@@ -18,8 +18,8 @@ use super::{Reference, Ticket};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::message::ChannelKind;
 
-/// The schema version this code writes.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version this code writes: the number of [`MIGRATIONS`].
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 const MIGRATIONS: &[&str] = &[
     // 1: tickets, sequences, conversation entries (the inbox is the inbound ones), outbox,
@@ -75,6 +75,16 @@ const MIGRATIONS: &[&str] = &[
         dead_at   TEXT NOT NULL,
         data      TEXT NOT NULL
     );
+    "#,
+    // 2: reminders — outbox rows that belong to no ticket (appointment reminders). The row's
+    // kind becomes a column, so retention finds delivered reminders without reading every
+    // row. A file at this version may hold rows a version-1 build cannot read: that build
+    // refuses the file instead of failing on them.
+    r#"
+    ALTER TABLE outbox ADD COLUMN kind TEXT;
+    UPDATE outbox SET kind = json_extract(data, '$.kind');
+    CREATE INDEX outbox_done_reminders ON outbox (next_attempt_at)
+        WHERE kind = 'reminder' AND state != 'pending';
     "#,
 ];
 
@@ -208,9 +218,14 @@ impl Tx for SqlTx<'_> {
     fn enqueue(&mut self, item: &NewOutbox) -> Result<(), StoreError> {
         self.tx
             .execute(
-                "INSERT INTO outbox (idempotency_key, next_attempt_at, data) VALUES (?1, ?2, ?3)
+                "INSERT INTO outbox (idempotency_key, kind, next_attempt_at, data) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (idempotency_key) DO NOTHING",
-                params![item.idempotency_key, ts(item.next_attempt_at), json(item)?],
+                params![
+                    item.idempotency_key,
+                    item.kind.as_str(),
+                    ts(item.next_attempt_at),
+                    json(item)?
+                ],
             )
             .map_err(db)?;
         Ok(())
@@ -559,6 +574,30 @@ impl TicketStore for SqliteStore {
         })
     }
 
+    async fn enqueue_reminders(&self, rows: Vec<OutboxItem>) -> Result<usize, StoreError> {
+        for r in &rows {
+            lifecycle::check_reminder(r)?;
+        }
+        self.write(|tx| {
+            let mut added = 0;
+            for r in &rows {
+                added += tx
+                    .execute(
+                        "INSERT INTO outbox (idempotency_key, kind, next_attempt_at, data)
+                         VALUES (?1, ?2, ?3, ?4) ON CONFLICT (idempotency_key) DO NOTHING",
+                        params![
+                            r.idempotency_key,
+                            r.kind.as_str(),
+                            ts(r.next_attempt_at),
+                            json(r)?
+                        ],
+                    )
+                    .map_err(db)?;
+            }
+            Ok(added)
+        })
+    }
+
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(|tx| {
             let data: Option<String> = tx
@@ -578,39 +617,20 @@ impl TicketStore for SqliteStore {
                 params![id, ts(at)],
             )
             .map_err(db)?;
-            if let (OutboxKind::Notification, Some(to)) = (o.kind, &o.to) {
-                let channel = o.target.parse().unwrap_or(ChannelKind::Web);
-                let ckey = super::contact_key(channel, to);
-                let conversation: Option<String> = tx
+            let conversation = match (o.kind, lifecycle::recipient_key(&o), &o.reference) {
+                (OutboxKind::Notification, Some((_, ckey)), Some(r)) => tx
                     .query_row(
                         "SELECT conversation FROM entries WHERE contact_key = ?1 AND ticket = ?2
                          ORDER BY id DESC LIMIT 1",
-                        params![ckey, o.reference.to_string()],
+                        params![ckey, r.to_string()],
                         |r| r.get(0),
                     )
                     .optional()
-                    .map_err(db)?;
-                let conversation =
-                    conversation.unwrap_or_else(|| format!("{ckey}:{}", at.format("%Y-%m-%d")));
-                insert_entry(
-                    tx,
-                    &ConversationEntry {
-                        direction: Direction::Outbound,
-                        channel,
-                        provider_id: Some(o.idempotency_key.clone()),
-                        contact_key: ckey,
-                        conversation,
-                        ticket: Some(o.reference.clone()),
-                        text: o.text.clone(),
-                        at,
-                        automatic: true,
-                        handoff: false,
-                        intent: None,
-                        department: None,
-                        district: None,
-                        answer: None,
-                    },
-                )?;
+                    .map_err(db)?,
+                _ => None,
+            };
+            if let Some(e) = lifecycle::delivered_entry(&o, at, conversation) {
+                insert_entry(tx, &e)?;
             }
             Ok(())
         })
@@ -783,7 +803,125 @@ impl TicketStore for SqliteStore {
                 params![lifecycle::ERASED],
             )
             .map_err(db)?;
+            // reminders delivered or given up before the cut-off: drop the recipient too
+            tx.execute(
+                "UPDATE outbox SET data = json_remove(json_set(data, '$.text', ?1), '$.to', '$.payload.text')
+                 WHERE kind = 'reminder' AND state != 'pending' AND next_attempt_at < ?2
+                   AND json_extract(data, '$.to') IS NOT NULL",
+                params![lifecycle::ERASED, ts(closed_before)],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "UPDATE dead_letters SET data = json_remove(json_set(data, '$.item.text', ?1), '$.item.to', '$.item.payload.text')
+                 WHERE dead_at < ?2 AND json_extract(data, '$.item.kind') = 'reminder'
+                   AND json_extract(data, '$.item.to') IS NOT NULL",
+                params![lifecycle::ERASED, ts(closed_before)],
+            )
+            .map_err(db)?;
             Ok(due.len())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ticket::{block_on, reminder_row};
+
+    /// A file written by a build that knew migration 1 only, with one outbox row of then.
+    fn version_1_file(path: &Path) {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL);
+             INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        let row = serde_json::json!({
+            "id": 0, "kind": "notification", "target": "sms", "reference": "SEV-2026-000001",
+            "event": "routed", "idempotency_key": "SEV-2026-000001:1:n:0",
+            "to": {"phone": "+34600111222"}, "payload": {}, "text": "Hemos registrado su aviso",
+            "attempts": 0, "next_attempt_at": "2026-01-01T10:00:00Z",
+            "created_at": "2026-01-01T10:00:00Z"
+        });
+        c.execute(
+            "INSERT INTO outbox (idempotency_key, next_attempt_at, data) VALUES (?1, ?2, ?3)",
+            params![
+                "SEV-2026-000001:1:n:0",
+                "2026-01-01T10:00:00.000000Z",
+                row.to_string()
+            ],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_version_1_file_moves_forward_and_keeps_its_outbox() {
+        let dir = std::env::temp_dir().join(format!("civic-sqlite-mig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v1.db");
+        std::fs::remove_file(&path).ok();
+        version_1_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 2);
+        let kinds: Vec<String> = {
+            let c = store.lock();
+            let mut st = c.prepare("SELECT kind FROM outbox").unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(kinds, ["notification"], "the kind column is filled in");
+        let pending = block_on(store.pending()).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(
+            pending[0].reference.as_ref().unwrap().to_string(),
+            "SEV-2026-000001"
+        );
+        // and it takes reminders now
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 2)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .unwrap();
+        let r = crate::appointment::Reminder {
+            reference: "CP-MIGR01".into(),
+            to: crate::message::Contact {
+                phone: Some("+34600111222".into()),
+                ..Default::default()
+            },
+            channel: ChannelKind::Sms,
+            text: "Recordatorio".into(),
+            start,
+        };
+        let row = reminder_row(&r, Utc::now());
+        assert_eq!(block_on(store.enqueue_reminders(vec![row])).unwrap(), 1);
+        assert_eq!(block_on(store.pending()).unwrap().len(), 2);
+        drop(store);
+        // opened again: nothing to migrate
+        assert_eq!(
+            SqliteStore::open(&path).unwrap().schema_version().unwrap(),
+            2
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_file_newer_than_this_build_is_refused() {
+        let dir = std::env::temp_dir().join(format!("civic-sqlite-new-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("new.db");
+        std::fs::remove_file(&path).ok();
+        SqliteStore::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO schema_version VALUES (?1, 'later')",
+                params![SCHEMA_VERSION + 1],
+            )
+            .unwrap();
+        let e = SqliteStore::open(&path).unwrap_err();
+        assert_eq!(e.kind, StoreErrorKind::Corrupt);
+        assert!(e.to_string().contains("this build knows up to 2"), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -88,33 +88,56 @@ pub enum OutboxKind {
     Delivery,
     /// A follow-up message for a citizen.
     Notification,
+    /// A reminder of an appointment for a citizen: it belongs to no ticket (see
+    /// [`schedule_reminders`](super::schedule_reminders)). Delivered like a notification,
+    /// through the route of the citizen's channel.
+    Reminder,
 }
 
 impl OutboxKind {
-    /// `delivery` or `notification`.
+    /// `delivery`, `notification` or `reminder`.
+    ///
+    /// ```
+    /// use civic_router::ticket::OutboxKind;
+    /// assert_eq!(OutboxKind::Reminder.as_str(), "reminder");
+    /// assert!(OutboxKind::Reminder.is_for_citizen() && !OutboxKind::Delivery.is_for_citizen());
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             OutboxKind::Delivery => "delivery",
             OutboxKind::Notification => "notification",
+            OutboxKind::Reminder => "reminder",
         }
+    }
+
+    /// Whether the row goes to a citizen (a notification or a reminder, on their channel)
+    /// rather than to a department.
+    pub fn is_for_citizen(self) -> bool {
+        !matches!(self, OutboxKind::Delivery)
     }
 }
 
-/// Something to deliver: to a department (the case) or to a citizen (a follow-up).
+/// Something to deliver: to a department (the case), to a citizen (a follow-up about a
+/// ticket, or a reminder of an appointment).
 ///
 /// `Debug` redacts the recipient and personal data in the texts; the payload is left out.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboxItem {
     /// The store's id of the row (0 before it is written).
     pub id: i64,
-    /// Delivery or notification.
+    /// Delivery, notification or reminder.
     pub kind: OutboxKind,
-    /// The department id (delivery) or the channel name (notification).
+    /// The department id (delivery) or the channel name (notification, reminder).
     pub target: String,
-    /// The ticket.
-    pub reference: Reference,
-    /// What happened: `new`, `assigned`, `withdrawn`, `reopened` (deliveries) or the status
-    /// (notifications).
+    /// The ticket (deliveries and notifications; `None` for a reminder, which belongs to no
+    /// ticket).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<Reference>,
+    /// The appointment a reminder is about (`CP-7KD3QX`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<String>,
+    /// What happened: `new`, `assigned`, `withdrawn`, `reopened` (deliveries), the status
+    /// (notifications) or `reminder`.
     pub event: String,
     /// Unique per row and stable across attempts: receivers drop repeats with it.
     pub idempotency_key: String,
@@ -136,13 +159,38 @@ pub struct OutboxItem {
     pub last_error: Option<String>,
 }
 
+impl OutboxItem {
+    /// What the row is about, as a citizen or a department quotes it: the ticket's reference,
+    /// else the appointment's (empty when it has neither).
+    ///
+    /// ```
+    /// # use civic_router::ticket::{OutboxItem, OutboxKind};
+    /// # let mut item: OutboxItem = serde_json::from_value(serde_json::json!({
+    /// #   "id": 1, "kind": "reminder", "target": "sms", "appointment": "CP-7KD3QX",
+    /// #   "event": "reminder", "idempotency_key": "reminder:CP-7KD3QX:2026-12-09T09:00",
+    /// #   "payload": {}, "text": "Recordatorio", "attempts": 0,
+    /// #   "next_attempt_at": "2026-12-08T10:00:00Z", "created_at": "2026-12-08T10:00:00Z"})).unwrap();
+    /// assert_eq!(item.kind, OutboxKind::Reminder);
+    /// assert!(item.reference.is_none());
+    /// assert_eq!(item.about(), "CP-7KD3QX");
+    /// ```
+    pub fn about(&self) -> String {
+        match (&self.reference, &self.appointment) {
+            (Some(r), _) => r.to_string(),
+            (None, Some(a)) => a.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 impl std::fmt::Debug for OutboxItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboxItem")
             .field("id", &self.id)
             .field("kind", &self.kind)
             .field("target", &self.target)
-            .field("reference", &self.reference.to_string())
+            .field("reference", &self.reference.as_ref().map(|r| r.to_string()))
+            .field("appointment", &self.appointment)
             .field("event", &self.event)
             .field("idempotency_key", &self.idempotency_key)
             .field("to", &self.to)
@@ -326,7 +374,15 @@ pub trait TicketStore: Send + Sync {
         lease: Duration,
     ) -> Result<Vec<OutboxItem>, StoreError>;
 
-    /// A row was delivered: it leaves the outbox (a notification joins the conversation).
+    /// Adds reminder rows ([`OutboxKind::Reminder`]: no ticket) to the outbox in one
+    /// transaction, returning after the commit how many were new. A row whose idempotency key
+    /// the outbox already holds — pending, sent or dead — is not added again, so writing the
+    /// same reminders twice (a re-run after a crash) sends each once. Rows of another kind,
+    /// or without a recipient or a key, are refused ([`StoreErrorKind::Invalid`](crate::error::StoreErrorKind::Invalid)).
+    async fn enqueue_reminders(&self, rows: Vec<OutboxItem>) -> Result<usize, StoreError>;
+
+    /// A row was delivered: it leaves the outbox (a notification or a reminder joins the
+    /// citizen's conversation).
     async fn mark_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// A delivery attempt failed: retry at `retry_at`, or (`None`) move the row to the
@@ -347,8 +403,9 @@ pub trait TicketStore: Send + Sync {
 
     /// Pseudonymises the personal data of tickets closed before `closed_before` (contacts,
     /// texts, addresses, and their conversations), and of conversations that opened no ticket
-    /// and were last active before it, keeping every figure the statistics use. Returns how
-    /// many tickets were pseudonymised.
+    /// and were last active before it, keeping every figure the statistics use; reminders
+    /// delivered or given up before it lose their recipient and text. Returns how many tickets
+    /// were pseudonymised.
     async fn pseudonymise(
         &self,
         closed_before: DateTime<Utc>,

@@ -76,12 +76,13 @@ impl HttpRoute {
         let key = match item.kind {
             crate::ticket::OutboxKind::Delivery => "case",
             crate::ticket::OutboxKind::Notification => "notification",
+            crate::ticket::OutboxKind::Reminder => "reminder",
         };
         json!({
             "idempotency_key": item.idempotency_key,
             "kind": item.kind,
             "event": item.event,
-            "reference": item.reference,
+            "reference": item.about(),
             key: item.payload,
             "text": item.text,
         })

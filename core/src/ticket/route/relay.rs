@@ -82,8 +82,8 @@ pub struct RelayReport {
     pub dead: usize,
 }
 
-/// Delivers the outbox: departments' cases through their routes, citizens' notifications
-/// through the route of their channel.
+/// Delivers the outbox: departments' cases through their routes, citizens' notifications and
+/// appointment reminders through the route of their channel.
 ///
 /// Each pass claims the due rows (leasing them, so a crashed relay's rows come back), sends
 /// them concurrently with at most `per_target` in flight per department or channel — a slow
@@ -144,7 +144,8 @@ impl Relay {
         self
     }
 
-    /// The route of citizens' notifications on a channel (`whatsapp`, `sms`, …).
+    /// The route of citizens' notifications and appointment reminders on a channel
+    /// (`whatsapp`, `sms`, …).
     pub fn channel(mut self, channel: impl Into<String>, route: Arc<dyn Route>) -> Self {
         self.channels.insert(channel.into(), route);
         self
@@ -180,7 +181,7 @@ impl Relay {
                 .departments
                 .get(&item.target)
                 .or(self.default_department.as_ref()),
-            OutboxKind::Notification => self
+            OutboxKind::Notification | OutboxKind::Reminder => self
                 .channels
                 .get(&item.target)
                 .or(self.default_channel.as_ref()),
