@@ -213,6 +213,7 @@ export type ErrorCode =
   | 'STORE'
   | 'DELIVERY'
   | 'APPOINTMENT'
+  | 'MODEL'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -240,6 +241,66 @@ export interface CivicRouterError extends Error {
 
 /** Why a provider request was refused or a reply could not be rendered. */
 export type ChannelErrorKind = 'malformed' | 'too_large' | 'unauthorized' | 'unsupported' | 'not_found' | 'reply'
+
+/** One labelled message of a corpus: a message with its gold labels (the format of
+ * `corpus/dev.jsonl`, one such object per line). */
+export interface CorpusRecord extends Message {
+  intent: Intent
+  category: string
+  district?: string | null
+}
+
+/** A labelled corpus: a path to a JSON Lines file, or the records. */
+export type Corpus = string | CorpusRecord[]
+
+/** A label with its probability (0–1) and the features that weighed most for it, strongest
+ * first, as `[feature, weight]`. */
+export interface Scored {
+  label: string
+  probability: number
+  top_features: Array<[string, number]>
+}
+
+/** What `model.predict` returns. */
+export interface Prediction {
+  intent: Scored
+  category: Scored
+  /** Probability of the `emergency` intent (0 when the model has no such class). */
+  emergency_probability: number
+}
+
+/** Precision, recall and F1 of one class, and its gold support. */
+export interface ClassScore {
+  support: number
+  precision: number
+  recall: number
+  f1: number
+}
+
+/** A router scored on a labelled corpus (what `civic-router eval --json` prints). */
+export interface Evaluation {
+  messages: number
+  intent_accuracy: number
+  category_accuracy: number
+  joint_accuracy: number
+  category_macro_f1: number
+  emergency_recall: number
+  district_accuracy: number
+  intent: Record<string, ClassScore>
+  category: Record<string, ClassScore>
+  /** The most frequent errors, `[field, gold, predicted, count]`, largest first. */
+  confusions: Array<[string, string, string, number]>
+}
+
+/** Cross-validation: every message scored once, by a model that did not see it. */
+export interface CrossValidation extends Evaluation {
+  /** Routing speed, one message at a time, in steady state. */
+  messages_per_second: number
+  /** The fold of each corpus message, in corpus order. */
+  folds: number[]
+  k: number
+  seed: number
+}
 
 /** The provider a `Webhook` speaks to. */
 export type Provider = 'whatsapp' | 'sms' | 'voice' | 'open311' | 'web'
@@ -652,6 +713,51 @@ export declare class KnowledgeBase {
 }
 
 /**
+ * A trained statistical classifier (multinomial logistic regression over word and character
+ * n-grams; one head for the intent, one for the category). Immutable; share it freely.
+ *
+ * `Model.train(corpus, options?)` trains one (`router.trainModel` with a router's lexicon);
+ * `Model.fromFile(path)` / `Model.fromJson(text)` load the versioned model file that `save` /
+ * `toJson` write (and `civic-router train` writes).
+ */
+export declare class Model {
+  /**
+   * Trains a model on a labelled corpus — a path to a JSON Lines file, or an array of
+   * objects `{id, channel, text, intent, category, district?}` — with the default Spanish
+   * normaliser, off the event loop. The same corpus and options give the same model.
+   * Rejects with `MODEL` (empty or one-class corpus), `INPUT` (a bad record, with its
+   * line), `IO` or `INVALID_ARG`.
+   */
+  static train(corpus: Corpus, options?: TrainOptions): Promise<Model>
+  /**
+   * Reads a model file. `router`: predict with that router's lexicon (a model trained with
+   * `router.trainModel`); by default, the default Spanish normaliser. Throws `IO` or
+   * `MODEL` (not a model file, another version, corrupt).
+   */
+  static fromFile(path: string, router?: Router): Model
+  /** Reads a model from its JSON text (see `fromFile` for `router`). Throws `MODEL`. */
+  static fromJson(text: string, router?: Router): Model
+  /** The model file's text (JSON, with its format name and version). */
+  toJson(): string
+  /** Writes the model file. Throws `IO`. */
+  save(path: string): void
+  /**
+   * The most likely intent and category of a text (normalised as the training texts were),
+   * each with its probability and the features that weighed most, and the probability of
+   * the `emergency` intent. `channel`: the channel the text came on, a feature too.
+   */
+  predict(text: string, channel?: ChannelKind | null): Prediction
+  /** The intent classes, sorted. */
+  get intents(): Array<string>
+  /** The category classes, sorted. */
+  get categories(): Array<string>
+  /** Number of features kept. */
+  get featureCount(): number
+  /** Number of training messages. */
+  get trainedOn(): number
+}
+
+/**
  * Routes citizen messages to departments, with an explanation.
  *
  * Immutable apart from `reloadFile` / `reloadToml`, which swap the configuration atomically
@@ -703,6 +809,20 @@ export declare class Router {
    * synchronous with them registered).
    */
   dryRun(message: Message): RuleTrace[]
+  /**
+   * Trains a statistical model on a labelled corpus (a path to a JSON Lines file, or an
+   * array of objects), normalised with this router's lexicon as `civic-router train
+   * --config` does, off the event loop; the model predicts with the same lexicon. Rejects
+   * with `MODEL`, `INPUT` (a bad record, with its line), `IO` or `INVALID_ARG`.
+   */
+  trainModel(corpus: Corpus, options?: TrainOptions): Promise<Model>
+  /**
+   * Routes every message of a labelled corpus (a path or an array of objects) off the event
+   * loop and scores the decisions against the gold labels: accuracies, macro-F1, emergency
+   * recall, district accuracy, per-class scores and the most frequent confusions (what
+   * `civic-router eval --json` prints). JavaScript plug-ins run.
+   */
+  evaluate(corpus: Corpus): Promise<Evaluation>
   /** Replaces the configuration with a file's, atomically; on error the old one stays. */
   reloadFile(path: string): void
   /** Replaces the configuration with TOML text, atomically; on error the old one stays. */
@@ -762,6 +882,23 @@ export interface ClassifierOptions {
 }
 
 /**
+ * Stratified K-fold cross-validation of a configuration on a corpus, off the event loop: for
+ * each fold a model is trained on the other folds and the configuration (its rules with that
+ * model) routes the held-out messages. Resolves with the evaluation plus
+ * `messages_per_second` (one message at a time, steady state), `folds` (each message's fold,
+ * in corpus order), `k` and `seed`.
+ */
+export declare function crossValidate(configPath: string, corpus: Corpus, options?: CrossValidateOptions): Promise<CrossValidation>
+
+/** Options of `crossValidate`. */
+export interface CrossValidateOptions {
+  /** Folds (default 5; at least 2). */
+  k?: number
+  /** Seed of the folds and of training (default 42). */
+  seed?: number
+}
+
+/**
  * Normalises a text with the default Spanish normaliser: ASCII, lower case, accents folded,
  * `ñ` kept as `ny`, chat shorthand expanded, one space between tokens.
  */
@@ -772,6 +909,23 @@ export declare function normalize(text: string): string
  * extension table, else UCS-2).
  */
 export declare function segmentInfo(text: string): SegmentInfo
+
+/**
+ * Training settings (`Model.train`, `router.trainModel`); omitted ones keep their defaults,
+ * chosen by cross-validation on the development corpus.
+ */
+export interface TrainOptions {
+  /** Seed of the example order: the same seed and corpus give the same model (default 42). */
+  seed?: number
+  /** Passes over the data (default 30). */
+  epochs?: number
+  /** Initial learning rate, AdaGrad (default 0.5). */
+  learningRate?: number
+  /** L2 regularisation strength (default 0.0001). */
+  l2?: number
+  /** Features seen in fewer training messages are dropped (default 3). */
+  minCount?: number
+}
 
 /** The version of the civic-router core this module was built with. */
 export declare function version(): string

@@ -8,7 +8,8 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 
-const { Router } = require('..')
+const os = require('node:os')
+const { Model, Router, crossValidate } = require('..')
 const { CONFIG, msg } = require('./fixtures')
 
 const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8')
@@ -55,6 +56,49 @@ test('a CONFIG error matches the declarations', () => {
     assert.fail('no error')
   } catch (e) {
     for (const i of e.issues) check('ConfigIssue', i)
+    assert.ok(dts.includes(`| '${e.code}'`))
+  }
+})
+
+/** `check` for `interface name extends parent`: the parent's keys count too. */
+function checkExtends(name, parent, value) {
+  const own = declared(name)
+  const inherited = declared(parent)
+  for (const k of Object.keys(value)) {
+    assert.ok(own.all.has(k) || inherited.all.has(k), `${name}.${k} is returned but not declared`)
+  }
+  for (const k of [...own.required, ...inherited.required]) assert.ok(k in value, `${name}.${k} is declared required but missing`)
+}
+
+test('a prediction, an evaluation, a cross-validation and a MODEL error match the declarations', async () => {
+  const records = []
+  for (const [text, intent, category] of [
+    ['farola apagada', 'incident', 'alumbrado'],
+    ['la farola no luce', 'incident', 'alumbrado'],
+    ['talleres de verano', 'information', 'actividades'],
+    ['cursos y talleres', 'information', 'actividades'],
+  ]) {
+    for (let i = 0; i < 2; i++) records.push({ id: `r${records.length}`, channel: 'sms', text, intent, category })
+  }
+  for (const r of records) checkExtends('CorpusRecord', 'Message', r)
+  const model = await Model.train(records, { minCount: 1 })
+  const p = model.predict('farola', 'sms')
+  check('Prediction', p)
+  check('Scored', p.intent)
+  check('Scored', p.category)
+  const ev = await Router.fromToml(CONFIG).evaluate(records)
+  check('Evaluation', ev)
+  for (const s of Object.values(ev.category)) check('ClassScore', s)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'civic-types-'))
+  fs.writeFileSync(path.join(dir, 'router.toml'), CONFIG)
+  const cv = await crossValidate(path.join(dir, 'router.toml'), records, { k: 2 })
+  checkExtends('CrossValidation', 'Evaluation', cv)
+  fs.rmSync(dir, { recursive: true, force: true })
+  try {
+    Model.fromJson('{}')
+    assert.fail('no error')
+  } catch (e) {
+    assert.equal(e.code, 'MODEL')
     assert.ok(dts.includes(`| '${e.code}'`))
   }
 })

@@ -4,8 +4,17 @@
 //     npx tsc -p . && node examples/route.js     (or run it with any TypeScript runner)
 import * as path from 'node:path'
 
-import { Router, normalize } from '..'
-import type { CivicRouterError, Classification, Decision, Message, PluginContext } from '..'
+import { Model, Router, normalize } from '..'
+import type {
+  CivicRouterError,
+  Classification,
+  CorpusRecord,
+  Decision,
+  Evaluation,
+  Message,
+  PluginContext,
+  Prediction,
+} from '..'
 
 const config = path.resolve(__dirname, '..', '..', 'examples', 'sevilla', 'router.toml')
 
@@ -38,6 +47,20 @@ async function main(): Promise<void> {
   const settled = await router.routeBatchSettled([...messages, { id: '', channel: 'web' }])
   for (const r of settled) console.log(r instanceof Error ? `error ${r.code} at ${r.index}` : r.department)
   console.log(normalize('¡Q farola más rotaaa!'))
+
+  // the statistical classifier: train on labelled records (or a JSON Lines path), predict, score
+  const labelled: CorpusRecord[] = [
+    { id: 'c1', channel: 'sms', text: 'farola apagada', intent: 'incident', category: 'alumbrado' },
+    { id: 'c2', channel: 'sms', text: 'la farola no luce', intent: 'incident', category: 'alumbrado' },
+    { id: 'c3', channel: 'web', text: 'horario del registro', intent: 'information', category: 'tramites' },
+    { id: 'c4', channel: 'web', text: 'cuando abre el registro', intent: 'information', category: 'tramites' },
+  ]
+  const model: Model = await Model.train(labelled, { minCount: 1, seed: 1 })
+  const p: Prediction = model.predict('farola sin luz', 'whatsapp')
+  const features = p.category.top_features.map(([f]) => f).join(' ')
+  console.log(`${p.category.label} ${p.category.probability.toFixed(2)} (${features}); ${model.featureCount} features`)
+  const ev: Evaluation = await Router.fromFile(config).evaluate(labelled)
+  console.log(`category accuracy ${ev.category_accuracy}`)
 }
 
 main().catch((e: unknown) => {

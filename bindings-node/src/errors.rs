@@ -6,7 +6,8 @@
 //! so sync exports throw it and async ones reject with it.
 //!
 //! Codes: the core's [`ErrorKind::code`](civic_router::ErrorKind::code) (`CONFIG`, `INPUT`,
-//! `CLASSIFIER`, `IO`, `CHANNEL`, `STORE`, `DELIVERY`) and the binding's own [`INVALID_ARG`],
+//! `CLASSIFIER`, `IO`, `CHANNEL`, `STORE`, `DELIVERY`, `APPOINTMENT`, `MODEL`) and the
+//! binding's own [`INVALID_ARG`],
 //! [`PLUGIN_REQUIRES_ASYNC`] and
 //! [`INTERNAL`] (a panic: a bug, reported instead of aborting Node).
 

@@ -9,13 +9,14 @@
 //! * every export runs inside a panic guard and carries `#[napi(catch_unwind)]`: a panic is an
 //!   `Error` with code `INTERNAL`, never an abort of Node;
 //! * errors are `Error`s with a stable `code` (see [`errors`]);
-//! * `routeAsync` and `routeBatch` run on tokio's blocking pool; JavaScript classifier plug-ins
+//! * `routeAsync`, `routeBatch`, training and evaluation run on tokio's blocking pool; JavaScript classifier plug-ins
 //!   ([`plugins`]) are called through weak ThreadsafeFunctions, and the JS thread never waits on
 //!   one (synchronous routing with a plug-in is refused with `PLUGIN_REQUIRES_ASYNC`).
 
 pub mod channels;
 pub mod convert;
 pub mod errors;
+pub mod model;
 pub mod plugins;
 pub mod router;
 pub mod selfservice;

@@ -346,6 +346,41 @@ impl Router {
         })
     }
 
+    /// Trains a statistical model on a labelled corpus (a path to a JSON Lines file, or an
+    /// array of objects), normalised with this router's lexicon as `civic-router train
+    /// --config` does, off the event loop; the model predicts with the same lexicon. Rejects
+    /// with `MODEL`, `INPUT` (a bad record, with its line), `IO` or `INVALID_ARG`.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "corpus: Corpus, options?: TrainOptions",
+        ts_return_type = "Promise<Model>"
+    )]
+    pub fn train_model<'e>(
+        &self,
+        env: &'e Env,
+        corpus: Unknown<'e>,
+        options: Option<Unknown<'e>>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        crate::model::train(env, Some(self.inner.clone()), corpus, options)
+    }
+
+    /// Routes every message of a labelled corpus (a path or an array of objects) off the event
+    /// loop and scores the decisions against the gold labels: accuracies, macro-F1, emergency
+    /// recall, district accuracy, per-class scores and the most frequent confusions (what
+    /// `civic-router eval --json` prints). JavaScript plug-ins run.
+    #[napi(
+        catch_unwind,
+        ts_args_type = "corpus: Corpus",
+        ts_return_type = "Promise<Evaluation>"
+    )]
+    pub fn evaluate<'e>(
+        &self,
+        env: &'e Env,
+        corpus: Unknown<'e>,
+    ) -> napi::Result<PromiseRaw<'e, Unknown<'e>>> {
+        crate::model::evaluate(env, self.inner.clone(), corpus)
+    }
+
     /// Replaces the configuration with a file's, atomically; on error the old one stays.
     #[napi(catch_unwind, ts_args_type = "path: string")]
     pub fn reload_file(&self, env: Env, path: Unknown<'_>) -> napi::Result<()> {

@@ -213,6 +213,7 @@ export type ErrorCode =
   | 'STORE'
   | 'DELIVERY'
   | 'APPOINTMENT'
+  | 'MODEL'
   | 'INVALID_ARG'
   | 'PLUGIN_REQUIRES_ASYNC'
   | 'INTERNAL'
@@ -240,6 +241,66 @@ export interface CivicRouterError extends Error {
 
 /** Why a provider request was refused or a reply could not be rendered. */
 export type ChannelErrorKind = 'malformed' | 'too_large' | 'unauthorized' | 'unsupported' | 'not_found' | 'reply'
+
+/** One labelled message of a corpus: a message with its gold labels (the format of
+ * `corpus/dev.jsonl`, one such object per line). */
+export interface CorpusRecord extends Message {
+  intent: Intent
+  category: string
+  district?: string | null
+}
+
+/** A labelled corpus: a path to a JSON Lines file, or the records. */
+export type Corpus = string | CorpusRecord[]
+
+/** A label with its probability (0–1) and the features that weighed most for it, strongest
+ * first, as `[feature, weight]`. */
+export interface Scored {
+  label: string
+  probability: number
+  top_features: Array<[string, number]>
+}
+
+/** What `model.predict` returns. */
+export interface Prediction {
+  intent: Scored
+  category: Scored
+  /** Probability of the `emergency` intent (0 when the model has no such class). */
+  emergency_probability: number
+}
+
+/** Precision, recall and F1 of one class, and its gold support. */
+export interface ClassScore {
+  support: number
+  precision: number
+  recall: number
+  f1: number
+}
+
+/** A router scored on a labelled corpus (what `civic-router eval --json` prints). */
+export interface Evaluation {
+  messages: number
+  intent_accuracy: number
+  category_accuracy: number
+  joint_accuracy: number
+  category_macro_f1: number
+  emergency_recall: number
+  district_accuracy: number
+  intent: Record<string, ClassScore>
+  category: Record<string, ClassScore>
+  /** The most frequent errors, `[field, gold, predicted, count]`, largest first. */
+  confusions: Array<[string, string, string, number]>
+}
+
+/** Cross-validation: every message scored once, by a model that did not see it. */
+export interface CrossValidation extends Evaluation {
+  /** Routing speed, one message at a time, in steady state. */
+  messages_per_second: number
+  /** The fold of each corpus message, in corpus order. */
+  folds: number[]
+  k: number
+  seed: number
+}
 
 /** The provider a `Webhook` speaks to. */
 export type Provider = 'whatsapp' | 'sms' | 'voice' | 'open311' | 'web'

@@ -63,6 +63,7 @@ static REPLY_ERROR: ExceptionClass = ExceptionClass::new("ReplyError");
 static STORE_ERROR: ExceptionClass = ExceptionClass::new("StoreError");
 static DELIVERY_ERROR: ExceptionClass = ExceptionClass::new("DeliveryError");
 static APPOINTMENT_ERROR: ExceptionClass = ExceptionClass::new("AppointmentError");
+static MODEL_ERROR: ExceptionClass = ExceptionClass::new("ModelError");
 
 /// Converts a core error into the matching Python exception.
 ///
@@ -71,6 +72,7 @@ static APPOINTMENT_ERROR: ExceptionClass = ExceptionClass::new("AppointmentError
 /// * `Store` → `StoreError(message, kind)` (`unknown_ticket`, `refused_transition`, …);
 /// * `Delivery` → `DeliveryError(message, target, retryable)`;
 /// * `Appointment` → `AppointmentError(message, kind)` (`slot_taken`, `not_found`, …);
+/// * `Model` → `ModelError` (a model that cannot be trained or read);
 /// * `Classifier` → the plug-in's original exception when one was raised, else
 ///   `ClassifierError(message, classifier)`;
 /// * a kind this binding does not know yet → `CivicRouterError`.
@@ -95,6 +97,7 @@ pub(crate) fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::Store(e) => STORE_ERROR.err(py, (e.to_string(), e.kind.as_str())),
         Error::Delivery(e) => DELIVERY_ERROR.err(py, (e.to_string(), e.target, e.retryable)),
         Error::Appointment(e) => APPOINTMENT_ERROR.err(py, (e.to_string(), appointment_kind(&e))),
+        Error::Model(e) => MODEL_ERROR.err(py, (e.to_string(),)),
         e => CIVIC_ROUTER_ERROR.err(py, (e.to_string(),)),
     }
 }
@@ -158,6 +161,11 @@ pub(crate) fn malformed(py: Python<'_>, reason: impl Into<String>) -> PyErr {
         }
         .into(),
     )
+}
+
+/// An `InputError` with a message of the binding's own (a corpus line, with its file).
+pub(crate) fn input_error(py: Python<'_>, message: String) -> PyErr {
+    INPUT_ERROR.err(py, (message,))
 }
 
 /// The text of a panic payload.

@@ -8,12 +8,14 @@
 //! * every entry point that runs core code does it inside a panic guard, so a panic surfaces
 //!   as `civic_router.InternalError` (an `Exception`), never as an abort or a
 //!   `BaseException` that `except Exception` would miss;
-//! * routing, compiling and reading files run detached from the interpreter; Python
+//! * routing, compiling, reading files, training and evaluating run detached from the
+//!   interpreter; Python
 //!   classifier plug-ins attach only for their own call, and no lock is held meanwhile.
 
 mod channels;
 mod errors;
 mod message;
+mod model;
 mod plugins;
 mod router;
 mod selfservice;
@@ -30,6 +32,8 @@ mod _native {
     use crate::channels::{segment_info, PyInbound, PyWebhook};
     #[pymodule_export]
     use crate::message::{PyContext, PyDecision, PyMessage, PyRuleTrace};
+    #[pymodule_export]
+    use crate::model::{cross_validate, PyModel};
     #[pymodule_export]
     use crate::router::{normalize, PyRouter};
     #[pymodule_export]

@@ -16,6 +16,7 @@ use pythonize::pythonize;
 
 use crate::errors::{detached, guard, to_pyerr};
 use crate::message::{message_arg, PyDecision, PyRuleTrace};
+use crate::model::PyModel;
 use crate::plugins::PyClassifier;
 
 /// A plug-in and where it sits in the chain, kept to rebuild the router with one more.
@@ -185,6 +186,44 @@ impl PyRouter {
         let config = Self::read_toml(py, text)?;
         let router = &*self.inner;
         detached(py, || router.reload(config))?.map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Trains a statistical model on a labelled corpus (a path to a JSON Lines file, or an
+    /// iterable of dicts), normalised with this router's lexicon, as
+    /// ``civic-router train --config`` does; the model predicts with the same lexicon. The
+    /// interpreter is released while it trains.
+    #[pyo3(signature = (corpus, *, seed = 42, epochs = 30, learning_rate = 0.5, l2 = 0.0001, min_count = 3))]
+    #[allow(clippy::too_many_arguments)]
+    fn train_model(
+        &self,
+        py: Python<'_>,
+        corpus: &Bound<'_, PyAny>,
+        seed: u64,
+        epochs: usize,
+        learning_rate: f32,
+        l2: f32,
+        min_count: usize,
+    ) -> PyResult<PyModel> {
+        let options = civic_router::classify::model::TrainOptions {
+            seed,
+            epochs,
+            learning_rate,
+            l2,
+            min_count,
+        };
+        crate::model::train(py, Some(self.inner.clone()), corpus, options)
+    }
+
+    /// Routes every message of a labelled corpus (a path or an iterable of dicts) and scores
+    /// the decisions against the gold labels: accuracies, macro-F1, emergency recall, district
+    /// accuracy, per-class scores and the most frequent confusions (the dict
+    /// ``civic-router eval --json`` prints). The interpreter is released meanwhile.
+    fn evaluate<'py>(
+        &self,
+        py: Python<'py>,
+        corpus: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::model::evaluate(py, self.inner.clone(), corpus)
     }
 
     /// Normalises a text as the router does (with the configuration's rewrites).

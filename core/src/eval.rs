@@ -37,8 +37,13 @@ pub struct LabelledMessage {
 impl LabelledMessage {
     /// Parses one corpus line.
     pub fn from_json_line(line: &str) -> Result<LabelledMessage, String> {
-        let mut v: serde_json::Value =
+        let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+        LabelledMessage::from_value(v)
+    }
+
+    /// Reads one corpus record already parsed as JSON data (a binding's dict or JS object).
+    pub fn from_value(mut v: serde_json::Value) -> Result<LabelledMessage, String> {
         let obj = v
             .as_object_mut()
             .ok_or_else(|| "expected a JSON object".to_string())?;
@@ -334,18 +339,38 @@ pub fn parse_corpus(src: &str) -> Result<Vec<LabelledMessage>, crate::error::Inp
     src.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            LabelledMessage::from_json_line(l).map_err(|reason| {
-                crate::error::InputError::Malformed {
-                    line: i + 1,
-                    reason: reason
-                        .strip_prefix("not a message: ")
-                        .unwrap_or(&reason)
-                        .to_string(),
-                }
-            })
-        })
+        .map(|(i, l)| LabelledMessage::from_json_line(l).map_err(|reason| malformed(i + 1, reason)))
         .collect()
+}
+
+/// Reads a labelled corpus given as JSON data, one record per item (the bindings' lists of
+/// dicts or objects): a bad item is refused with its 1-based position as its line.
+///
+/// ```
+/// use civic_router::eval::corpus_from_values;
+/// let ok = serde_json::json!({"id": "1", "channel": "sms", "text": "t", "intent": "other", "category": "general"});
+/// assert_eq!(corpus_from_values(vec![ok.clone()]).unwrap().len(), 1);
+/// let e = corpus_from_values(vec![ok, serde_json::json!({"id": "2"})]).unwrap_err();
+/// assert_eq!(e.to_string(), "line 2: not a message: missing label `intent`");
+/// ```
+pub fn corpus_from_values(
+    values: impl IntoIterator<Item = serde_json::Value>,
+) -> Result<Vec<LabelledMessage>, crate::error::InputError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| LabelledMessage::from_value(v).map_err(|reason| malformed(i + 1, reason)))
+        .collect()
+}
+
+fn malformed(line: usize, reason: String) -> crate::error::InputError {
+    crate::error::InputError::Malformed {
+        line,
+        reason: reason
+            .strip_prefix("not a message: ")
+            .unwrap_or(&reason)
+            .to_string(),
+    }
 }
 
 /// Reads a labelled corpus file (see [`parse_corpus`]).

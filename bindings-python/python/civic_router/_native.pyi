@@ -10,6 +10,10 @@ from ._types import (
     Channel,
     ClassifierLike,
     ContactDict,
+    Corpus,
+    CrossValidationDict,
+    EvaluationDict,
+    PredictionDict,
     Intent,
     LocationDict,
     MessageDict,
@@ -30,11 +34,13 @@ __all__ = [
     "Desk",
     "Inbound",
     "Message",
+    "Model",
     "RuleTrace",
     "Webhook",
     "normalize",
     "segment_info",
     "Router",
+    "cross_validate",
 ]
 
 __version__: str
@@ -179,6 +185,17 @@ class Router:
         self, messages: Iterable[_MessageLike], *, return_exceptions: bool
     ) -> list[Decision | BaseException]: ...
     def dry_run(self, message: _MessageLike) -> list[RuleTrace]: ...
+    def train_model(
+        self,
+        corpus: Corpus,
+        *,
+        seed: int = 42,
+        epochs: int = 30,
+        learning_rate: float = 0.5,
+        l2: float = 0.0001,
+        min_count: int = 3,
+    ) -> Model: ...
+    def evaluate(self, corpus: Corpus) -> EvaluationDict: ...
     def reload_file(self, path: str | PathLike[str]) -> None: ...
     def reload_toml(self, text: str) -> None: ...
     def normalize(self, text: str) -> str: ...
@@ -191,6 +208,40 @@ class Router:
     def rule_ids(self) -> list[str]: ...
     @property
     def classifier_names(self) -> list[str]: ...
+
+@final
+class Model:
+    """A trained statistical classifier (intent and category heads)."""
+
+    @staticmethod
+    def train(
+        corpus: Corpus,
+        *,
+        seed: int = 42,
+        epochs: int = 30,
+        learning_rate: float = 0.5,
+        l2: float = 0.0001,
+        min_count: int = 3,
+    ) -> Model: ...
+    @staticmethod
+    def from_file(path: str | PathLike[str], *, router: Router | None = None) -> Model: ...
+    @staticmethod
+    def from_json(text: str, *, router: Router | None = None) -> Model: ...
+    def to_json(self) -> str: ...
+    def save(self, path: str | PathLike[str]) -> None: ...
+    def predict(self, text: str, channel: Channel | None = None) -> PredictionDict: ...
+    @property
+    def intents(self) -> list[str]: ...
+    @property
+    def categories(self) -> list[str]: ...
+    @property
+    def feature_count(self) -> int: ...
+    @property
+    def trained_on(self) -> int: ...
+
+def cross_validate(
+    config_path: str | PathLike[str], corpus: Corpus, *, k: int = 5, seed: int = 42
+) -> CrossValidationDict: ...
 
 @final
 class Desk:

@@ -3,7 +3,19 @@ protocol. Pure typing, no behaviour."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, Protocol, TypedDict, Union
+import os
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Iterable,
+    Literal,
+    Mapping,
+    Optional,
+    Protocol,
+    TypedDict,
+    Union,
+)
 
 if TYPE_CHECKING:
     from ._native import Context
@@ -28,6 +40,13 @@ __all__ = [
     "SegmentInfoDict",
     "StatusDict",
     "IgnoredDict",
+    "CorpusRecordDict",
+    "Corpus",
+    "ScoredDict",
+    "PredictionDict",
+    "ClassScoreDict",
+    "EvaluationDict",
+    "CrossValidationDict",
 ]
 
 Channel = Literal["whatsapp", "sms", "voice", "app", "web", "email", "in_person"]
@@ -191,3 +210,81 @@ class IgnoredDict(TypedDict):
 
     id: str | None
     reason: str
+
+
+class _CorpusRecordRequired(_MessageRequired):
+    intent: Intent
+    category: str
+
+
+class CorpusRecordDict(_CorpusRecordRequired, total=False):
+    """One labelled message of a corpus: a message in the JSON format with its gold labels
+    (the format of ``corpus/dev.jsonl``, one such object per line)."""
+
+    district: str | None
+    text: str
+    contact: ContactDict
+    attachments: list[AttachmentDict]
+    location: LocationDict
+    language: str
+    received_at: str
+    conversation_id: str
+    metadata: dict[str, Any]
+
+
+Corpus = Union[str, os.PathLike[str], Iterable[Union[CorpusRecordDict, Mapping[str, Any]]]]
+"""What ``Model.train``, ``Router.train_model``, ``Router.evaluate`` and ``cross_validate``
+accept: a path to a JSON Lines file, or an iterable of labelled records."""
+
+
+class ScoredDict(TypedDict):
+    """A label with its probability and the features that weighed most for it (strongest
+    first, ``(feature, weight)``)."""
+
+    label: str
+    probability: float
+    top_features: list[tuple[str, float]]
+
+
+class PredictionDict(TypedDict):
+    """What ``Model.predict`` returns."""
+
+    intent: ScoredDict
+    category: ScoredDict
+    emergency_probability: float
+
+
+class ClassScoreDict(TypedDict):
+    """Precision, recall and F1 of one class, and its gold support."""
+
+    support: int
+    precision: float
+    recall: float
+    f1: float
+
+
+class EvaluationDict(TypedDict):
+    """A router scored on a labelled corpus (``Router.evaluate``; what
+    ``civic-router eval --json`` prints). ``confusions``: the most frequent errors,
+    ``(field, gold, predicted, count)``, largest first."""
+
+    messages: int
+    intent_accuracy: float
+    category_accuracy: float
+    joint_accuracy: float
+    category_macro_f1: float
+    emergency_recall: float
+    district_accuracy: float
+    intent: dict[str, ClassScoreDict]
+    category: dict[str, ClassScoreDict]
+    confusions: list[tuple[str, str, str, int]]
+
+
+class CrossValidationDict(EvaluationDict):
+    """What ``cross_validate`` returns: every message scored once, by a model that did not
+    see it; the routing speed in steady state; each message's fold, in corpus order."""
+
+    messages_per_second: float
+    folds: list[int]
+    k: int
+    seed: int

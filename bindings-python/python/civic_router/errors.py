@@ -2,7 +2,7 @@
 :class:`CivicRouterError`.
 
 Each carries the core's message (``str(err)``) and a stable ``code`` (``CONFIG``, ``INPUT``,
-``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``, ``APPOINTMENT``,
+``CLASSIFIER``, ``IO``, ``CHANNEL``, ``STORE``, ``DELIVERY``, ``APPOINTMENT``, ``MODEL``,
 ``INTERNAL``), the same codes the Node binding uses.
 A refused provider request is a :class:`ChannelError` whose subclass says why
 (:class:`SignatureError`, :class:`ParseError`, :class:`PayloadTooLargeError`,
@@ -33,6 +33,7 @@ __all__ = [
     "StoreError",
     "DeliveryError",
     "AppointmentError",
+    "ModelError",
 ]
 
 
@@ -174,3 +175,11 @@ class AppointmentError(CivicRouterError):
     def __init__(self, message: str, kind: str = "store") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+class ModelError(CivicRouterError, ValueError):
+    """A statistical model could not be trained (an empty corpus, a single intent or
+    category, a learning rate that is not a positive number, too few messages for the folds
+    asked) or read (not a model file, another format version, a corrupt file)."""
+
+    code = "MODEL"

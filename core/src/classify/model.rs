@@ -552,7 +552,29 @@ impl Head {
 
 impl Model {
     /// Trains a model. Deterministic for the same data and options.
+    ///
+    /// Refused: no examples, a single intent or category, a learning rate that is not a
+    /// positive number, an L2 strength that is negative or not a number (they would train
+    /// weights that are not numbers).
+    ///
+    /// ```
+    /// use civic_router::classify::model::{Model, TrainOptions};
+    /// let bad = TrainOptions { learning_rate: f32::NAN, ..Default::default() };
+    /// assert!(Model::train(&[], &bad).unwrap_err().to_string().contains("learning_rate"));
+    /// ```
     pub fn train(data: &[TrainingExample], o: &TrainOptions) -> Result<Model, ModelError> {
+        if !(o.learning_rate.is_finite() && o.learning_rate > 0.0) {
+            return Err(ModelError(format!(
+                "learning_rate must be a positive number, not {}",
+                o.learning_rate
+            )));
+        }
+        if !(o.l2.is_finite() && o.l2 >= 0.0) {
+            return Err(ModelError(format!(
+                "l2 must be zero or a positive number, not {}",
+                o.l2
+            )));
+        }
         if data.is_empty() {
             return Err(ModelError("no training examples".into()));
         }
