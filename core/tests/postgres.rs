@@ -90,12 +90,12 @@ fn migrations_are_versioned_and_idempotent_and_refuse_a_newer_schema() {
     let schema = schema_name("mig");
     let a = open(&url, &schema);
     let made = Cleanup(Mutex::new(vec![a.clone()]));
-    // 1: cases, 2: appointments
-    assert_eq!(a.schema_version().unwrap(), 2);
+    // 1: cases, 2: appointments, 3: the knowledge-base gap log
+    assert_eq!(a.schema_version().unwrap(), 3);
     // a second instance starting on the same schema applies nothing and agrees
     let b = open(&url, &schema);
-    assert_eq!(b.migrate().unwrap(), 2);
-    assert_eq!(b.schema_version().unwrap(), 2);
+    assert_eq!(b.migrate().unwrap(), 3);
+    assert_eq!(b.schema_version().unwrap(), 3);
     // a schema written by a newer build is refused, not misread
     {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -481,5 +481,67 @@ fn appointment_stores_open_by_url_like_case_stores() {
     store.insert_if_free(&a, 1).unwrap();
     assert_eq!(store.get("by-url-1").unwrap(), a);
     assert!(open_appointment_store("oracle://x").is_err());
+    drop(made);
+}
+
+/// The gap-log contract on PostgreSQL, every handle a store of its own (its own pool) on one
+/// schema, as separate instances are: the racers count one question exactly.
+#[test]
+fn postgres_gap_log_conformance_across_instances() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("gaps");
+    let first = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![first.clone()]));
+    civic_router::faq::conformance::check_gap_log(&|| {
+        let s = PgStore::connect_with(
+            &url,
+            PgOptions {
+                schema: schema.clone(),
+                pool_size: 2,
+                ..PgOptions::default()
+            },
+        )
+        .expect("connect to the test server");
+        Arc::new(s.gap_log())
+    })
+    .expect("the gap-log contract");
+    drop(made);
+}
+
+/// A schema at version 2 (cases and appointments, before the gap log) is brought to 3 by the
+/// next instance that starts, and the counts it then keeps are shared.
+#[test]
+fn gap_logs_open_by_url_and_migrate_an_older_schema() {
+    use civic_router::faq::{open_gap_log, GapLog};
+    let Some(url) = url() else { return };
+    let schema = schema_name("gapurl");
+    let store = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![store.clone()]));
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "DROP TABLE \"{schema}\".faq_gaps; DELETE FROM \"{schema}\".schema_version WHERE version = 3"
+        ))
+        .unwrap();
+    }
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let by_url = format!("{url}{sep}schema={schema}");
+    let a = open_gap_log(&by_url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let b = open_gap_log(&by_url).unwrap();
+    let now = Utc::now();
+    assert_eq!(
+        a.record("muebl recog", "¿recogen muebles?", None, now)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        b.record("muebl recog", "muebles viejos", None, now)
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.gap_log().top(5).unwrap()[0].count, 2);
+    assert!(open_gap_log("oracle://x").is_err());
     drop(made);
 }

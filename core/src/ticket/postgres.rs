@@ -38,7 +38,7 @@ use crate::error::{StoreError, StoreErrorKind};
 use crate::message::ChannelKind;
 
 /// The schema version this code writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Key of the advisory lock held while migrating (any instance, any schema of the database).
 const MIGRATION_LOCK: i64 = 0x6369_7669_6330_3031; // "civic001"
@@ -116,6 +116,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX appointments_slot ON appointments (office, start_at) WHERE status != 'cancelled';
     CREATE INDEX appointments_contact ON appointments (contact_key);
     "#,
+    // 3: the knowledge-base gap log (one row per question key, counted in place)
+    r#"
+    CREATE TABLE faq_gaps (
+        key        TEXT PRIMARY KEY,
+        example    TEXT NOT NULL,
+        count      BIGINT NOT NULL,
+        category   TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// How a [`PgStore`] connects.
@@ -154,7 +165,7 @@ fn conflict(e: &postgres::Error) -> bool {
         .is_some_and(|c| matches!(c.code(), "23505" | "40001" | "40P01"))
 }
 
-fn db(e: postgres::Error) -> StoreError {
+pub(crate) fn db(e: postgres::Error) -> StoreError {
     let what = match e.code().map(|c| c.code()) {
         Some("57014") => "statement timeout (the statement was cancelled)".to_string(),
         Some(code) => format!("SQLSTATE {code}"),
@@ -510,6 +521,12 @@ impl PgStore {
     /// [`PgAppointmentStore`](crate::appointment::PgAppointmentStore).
     pub fn appointments(&self) -> crate::appointment::PgAppointmentStore {
         crate::appointment::PgAppointmentStore::new(self.pool.clone())
+    }
+
+    /// The knowledge-base gap log in the same database, schema and pool: see
+    /// [`PgGapLog`](crate::faq::PgGapLog).
+    pub fn gap_log(&self) -> crate::faq::PgGapLog {
+        crate::faq::PgGapLog::new(self.pool.clone())
     }
 
     /// Applies the migrations this build knows, under an advisory lock (instances starting
