@@ -116,7 +116,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX appointments_slot ON appointments (office, start_at) WHERE status != 'cancelled';
     CREATE INDEX appointments_contact ON appointments (contact_key);
     "#,
-    // 3: the knowledge-base gap log (one row per question key, counted in place)
+    // 3: the knowledge-base gap log (one row per question key, counted in place) and the
+    // state of booking conversations (one row per contact, JSON, with its local expiry)
     r#"
     CREATE TABLE faq_gaps (
         key        TEXT PRIMARY KEY,
@@ -126,6 +127,12 @@ const MIGRATIONS: &[&str] = &[
         first_seen TEXT NOT NULL,
         last_seen  TEXT NOT NULL
     );
+    CREATE TABLE conversation_states (
+        key     TEXT PRIMARY KEY,
+        data    TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    CREATE INDEX conversation_states_expires ON conversation_states (expires);
     "#,
 ];
 
@@ -521,6 +528,12 @@ impl PgStore {
     /// [`PgAppointmentStore`](crate::appointment::PgAppointmentStore).
     pub fn appointments(&self) -> crate::appointment::PgAppointmentStore {
         crate::appointment::PgAppointmentStore::new(self.pool.clone())
+    }
+
+    /// The state of booking conversations in the same database, schema and pool: see
+    /// [`PgConversationStateStore`](crate::appointment::PgConversationStateStore).
+    pub fn conversation_states(&self) -> crate::appointment::PgConversationStateStore {
+        crate::appointment::PgConversationStateStore::new(self.pool.clone())
     }
 
     /// The knowledge-base gap log in the same database, schema and pool: see
