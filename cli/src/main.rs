@@ -137,7 +137,8 @@ enum FaqCommand {
         /// Channel of the message (the answer is rendered for it).
         #[arg(long, default_value = "whatsapp")]
         channel: String,
-        /// SQLite gap log where unanswered questions are counted.
+        /// Gap log where unanswered questions are counted: an SQLite file or a store URL
+        /// (`postgres://…[?schema=NAME]`).
         #[arg(long)]
         gaps: Option<PathBuf>,
         /// How many entries to show.
@@ -148,7 +149,7 @@ enum FaqCommand {
     },
     /// The most asked questions the knowledge base could not answer.
     Gaps {
-        /// SQLite gap log.
+        /// Gap log: an SQLite file or a store URL (`postgres://…[?schema=NAME]`).
         #[arg(long)]
         gaps: PathBuf,
         /// How many.
@@ -173,7 +174,7 @@ enum FaqCommand {
         /// With --show: the unanswered ones too.
         #[arg(long)]
         unanswered: bool,
-        /// Count the unanswered questions in this SQLite gap log.
+        /// Count the unanswered questions in this gap log (an SQLite file or a store URL).
         #[arg(long)]
         gaps: Option<PathBuf>,
         /// Print the figures as JSON.
@@ -548,8 +549,10 @@ fn dry_run(config: &Path, channel: &str, all: bool, text: &str) -> Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-fn gap_log(path: &Path) -> Result<civic_router::faq::SqliteGapLog> {
-    civic_router::faq::SqliteGapLog::open(path).map_err(|e| anyhow::anyhow!("{e}"))
+/// The gap log named by `--gaps`: an SQLite file, or a store URL (`postgres://…`,
+/// `sqlite://…`, `memory://`).
+fn gap_log(path: &Path) -> Result<std::sync::Arc<dyn civic_router::faq::GapLog>> {
+    civic_router::faq::open_gap_log(&path.to_string_lossy()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 fn faq_ask(
@@ -559,7 +562,6 @@ fn faq_ask(
     top: usize,
     text: &str,
 ) -> Result<ExitCode> {
-    use civic_router::faq::GapLog as _;
     let router = load(config)?;
     let Some(kb) = router.knowledge_base() else {
         bail!("{}: no [faq] section", config.display());
@@ -605,14 +607,16 @@ fn faq_ask(
             let n = log
                 .record(&key, text, Some(&d.category), chrono::Utc::now())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("unanswered: counted in {} ({n} times so far)", p.display());
+            println!(
+                "unanswered: counted in {} ({n} times so far)",
+                civic_router::ticket::redact_url(&p.to_string_lossy())
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn faq_gaps(gaps: &Path, limit: usize, json: bool) -> Result<ExitCode> {
-    use civic_router::faq::GapLog as _;
     let log = gap_log(gaps)?;
     let top = log.top(limit).map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
@@ -645,7 +649,6 @@ fn faq_eval(
     gaps: Option<&Path>,
     json: bool,
 ) -> Result<ExitCode> {
-    use civic_router::faq::GapLog as _;
     let router = load(config)?;
     let Some(kb) = router.knowledge_base() else {
         bail!("{}: no [faq] section", config.display());

@@ -1082,8 +1082,64 @@ impl GapLog for MemoryGapLog {
     }
 }
 
+pub mod conformance;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::PgGapLog;
 #[cfg(feature = "sqlite")]
 pub use sqlite_gaps::SqliteGapLog;
+
+/// Opens a gap log by URL, as the case and appointment stores open: `memory://`,
+/// `sqlite://PATH` (or a bare path), `postgres://…[?schema=NAME]` (table `faq_gaps` in the
+/// cases' database; needs the `postgres` feature). A kind of store this build lacks is an
+/// `Invalid` [`StoreError`](crate::error::StoreError).
+///
+/// ```
+/// use civic_router::faq::open_gap_log;
+/// let log = open_gap_log("memory://").unwrap();
+/// let now = chrono::Utc::now();
+/// log.record("ibi pag", "¿cómo pago el IBI?", None, now).unwrap();
+/// assert_eq!(log.top(1).unwrap()[0].count, 1);
+/// assert!(open_gap_log("ftp://x").is_err());
+/// ```
+///
+/// Every instance of the service opening the same PostgreSQL URL counts into one log:
+///
+/// ```no_run
+/// let log = civic_router::faq::open_gap_log("postgres://postgres@127.0.0.1:5432/test?schema=civic").unwrap();
+/// for gap in log.top(10).unwrap() {
+///     println!("{:>5}  {}", gap.count, gap.example);
+/// }
+/// ```
+pub fn open_gap_log(url: &str) -> Result<Arc<dyn GapLog>, Error> {
+    #[cfg(feature = "tickets")]
+    {
+        use crate::ticket::StoreUrl;
+        match url.parse::<StoreUrl>()? {
+            StoreUrl::Memory => Ok(Arc::new(MemoryGapLog::default())),
+            #[cfg(feature = "sqlite")]
+            StoreUrl::Sqlite(p) => Ok(Arc::new(SqliteGapLog::open(p)?)),
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(u) => Ok(Arc::new(crate::ticket::PgStore::connect(&u)?.gap_log())),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::Store(crate::error::StoreError::new(
+                crate::error::StoreErrorKind::Invalid,
+                format!("this build of civic-router has no {} gap log", other.kind()),
+            ))),
+        }
+    }
+    #[cfg(not(feature = "tickets"))]
+    {
+        match url {
+            "memory://" | "memory:" => Ok(Arc::new(MemoryGapLog::default())),
+            other => Err(Error::Store(crate::error::StoreError::new(
+                crate::error::StoreErrorKind::Invalid,
+                format!("gap log `{other}`: this build opens only memory:// gap logs"),
+            ))),
+        }
+    }
+}
 
 #[cfg(feature = "sqlite")]
 mod sqlite_gaps {
@@ -1461,6 +1517,37 @@ mod tests {
         assert_eq!(g.len(), 2);
         assert_eq!(g[0].count, 3);
         assert_eq!(g[0].example, "¿Dónde renuevo el DNI?");
+    }
+
+    #[test]
+    fn memory_gap_log_keeps_the_contract() {
+        let log: Arc<dyn GapLog> = Arc::new(MemoryGapLog::default());
+        conformance::check_gap_log(&|| log.clone()).unwrap();
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_gap_log_keeps_the_contract_across_connections() {
+        let dir = std::env::temp_dir().join(format!("civic-gaps-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("gaps.db");
+        let _ = std::fs::remove_file(&p);
+        // every handle its own connection to the file, as separate processes would have
+        conformance::check_gap_log(&|| Arc::new(SqliteGapLog::open(&p).unwrap())).unwrap();
+        // and by URL
+        let by_url = open_gap_log(&format!("sqlite://{}", p.display())).unwrap();
+        assert!(by_url.top(1).unwrap()[0].count > 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn gap_logs_open_by_url() {
+        let log = open_gap_log("memory://").unwrap();
+        assert_eq!(log.record("k", "q", None, Utc::now()).unwrap(), 1);
+        let Err(e) = open_gap_log("oracle://x") else {
+            panic!("oracle is not a gap log")
+        };
+        assert_eq!(e.kind().code(), "STORE");
     }
 
     #[cfg(feature = "sqlite")]

@@ -1,14 +1,19 @@
-//! Appointments over the Seville example offices: booking rules, the store contract on memory
-//! and SQLite, 50 threads on the last place, and booking conversations rendered on WhatsApp,
-//! SMS and the phone bot.
+//! Appointments over the Seville example offices: booking rules, the store contracts
+//! (appointments, conversation state) on memory and SQLite, 50 threads on the last place,
+//! booking conversations rendered on WhatsApp, SMS and the phone bot, and conversations
+//! continued by another instance sharing the state store.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use civic_router::appointment::conversation::Conversations;
+use civic_router::appointment::state::{
+    MemoryConversationStateStore, SqliteConversationStateStore,
+};
 use civic_router::appointment::{
-    conformance, AppointmentError, AppointmentStore, Appointments, MemoryAppointmentStore, Offices,
+    conformance, open_booking_stores, open_conversation_state_store, AppointmentError,
+    AppointmentStore, Appointments, ConversationStateStore, MemoryAppointmentStore, Offices,
 };
 use civic_router::channel::{sms::Sms, voice::Voice, whatsapp::WhatsApp, Channel, ReplyContext};
 use civic_router::message::Contact;
@@ -49,6 +54,26 @@ fn tmp(name: &str) -> std::path::PathBuf {
 #[test]
 fn store_contract_memory() {
     conformance::check_store(Arc::new(MemoryAppointmentStore::default())).unwrap();
+}
+
+#[test]
+fn state_store_contract_memory() {
+    let store: Arc<dyn ConversationStateStore> = Arc::new(MemoryConversationStateStore::default());
+    conformance::check_state_store(&|| store.clone()).unwrap();
+}
+
+#[test]
+fn state_store_contract_sqlite() {
+    let path = tmp("state-contract");
+    // every handle its own connection to the file, as another process would have
+    conformance::check_state_store(&|| {
+        Arc::new(SqliteConversationStateStore::open(&path).unwrap())
+    })
+    .unwrap();
+    // by URL, and beside the appointments in the same file
+    let url = format!("sqlite://{}", path.display());
+    assert!(open_conversation_state_store(&url).is_ok());
+    conformance::check_store(open_booking_stores(&url).unwrap().appointments).unwrap();
 }
 
 #[test]
@@ -358,7 +383,7 @@ fn whatsapp_conversation_books_with_buttons() {
         .as_str()
         .unwrap()
         .contains(&a.reference));
-    assert!(!talk.pending(&me, now));
+    assert!(!talk.pending(&me, now).unwrap());
 }
 
 #[test]
@@ -421,7 +446,7 @@ fn sms_conversation_numbered_options_and_change_of_mind() {
         .handle(&me, ChannelKind::Sms, "no, déjalo", None, now)
         .unwrap();
     assert!(turn.done);
-    assert!(!talk.pending(&me, now));
+    assert!(!talk.pending(&me, now).unwrap());
 }
 
 #[test]
@@ -477,9 +502,91 @@ fn voice_conversation_spoken_options_and_silence() {
     )
     .unwrap();
     let later = now + Duration::minutes(16);
-    assert!(!talk.pending(&me, later));
+    assert!(!talk.pending(&me, later).unwrap());
     let late = talk.handle(&me, ChannelKind::Voice, "uno", None, later);
     assert!(matches!(late, Err(AppointmentError::ConversationExpired)));
     assert_eq!(talk.appointments().for_contact(&me).unwrap().len(), 1);
-    assert_eq!(talk.expire(later), 0);
+    assert_eq!(talk.expire(later).unwrap(), 0);
+}
+
+/// Two instances behind a load balancer, each with its own connections to one SQLite file:
+/// the request lands on A, the citizen's choice on B, and B books what A offered.
+#[test]
+fn another_instance_continues_the_conversation_sqlite() {
+    let url = format!("sqlite://{}", tmp("two-instances").display());
+    let a = Conversations::open(offices(), &url, Duration::minutes(15)).unwrap();
+    let b = Conversations::open(offices(), &url, Duration::minutes(15)).unwrap();
+    continued_by_another_instance(&a, &b);
+}
+
+/// The same with memory stores shared in one process (`with_store`).
+#[test]
+fn another_instance_continues_the_conversation_shared_memory() {
+    let appointments: Arc<dyn AppointmentStore> = Arc::new(MemoryAppointmentStore::default());
+    let states: Arc<dyn ConversationStateStore> = Arc::new(MemoryConversationStateStore::default());
+    let open = || {
+        Conversations::with_store(
+            Appointments::new(offices(), appointments.clone()),
+            Duration::minutes(15),
+            states.clone(),
+        )
+    };
+    continued_by_another_instance(&open(), &open());
+}
+
+/// What two instances sharing their stores must do: A asks, B books; B asks, A's late answer
+/// is refused as expired; B's sweep forgets A's abandoned question; A cancels what B booked.
+/// (`core/tests/postgres.rs` runs the same steps against PostgreSQL.)
+fn continued_by_another_instance(a: &Conversations, b: &Conversations) {
+    let me = person(77);
+    let now = t(1, 10, 0);
+    let offered = a
+        .handle(
+            &me,
+            ChannelKind::Whatsapp,
+            "quiero cita para empadronarme en Triana",
+            Some("triana"),
+            now,
+        )
+        .unwrap();
+    assert_eq!(offered.options.len(), 3);
+    assert!(b.pending(&me, now).unwrap(), "B does not see A's question");
+    let booked = b
+        .handle(&me, ChannelKind::Whatsapp, "la segunda", None, now)
+        .unwrap();
+    let appt = booked.appointment.expect("B booked the slot A offered");
+    assert_eq!(
+        (appt.office.as_str(), appt.start),
+        ("distrito_triana", t(1, 10, 45))
+    );
+    assert!(booked.done);
+    assert!(!a.pending(&me, now).unwrap());
+    assert_eq!(a.appointments().for_contact(&me).unwrap().len(), 1);
+    // a question asked on B that nobody answers in time: the late answer on A is refused
+    b.handle(
+        &me,
+        ChannelKind::Sms,
+        "cita para el padrón",
+        Some("triana"),
+        now,
+    )
+    .unwrap();
+    let later = now + Duration::minutes(16);
+    assert!(!a.pending(&me, later).unwrap());
+    assert!(matches!(
+        a.handle(&me, ChannelKind::Sms, "1", None, later),
+        Err(AppointmentError::ConversationExpired)
+    ));
+    assert_eq!(b.appointments().for_contact(&me).unwrap().len(), 1);
+    // expiry sweeps states left by contacts who never wrote again
+    let other = person(78);
+    a.handle(&other, ChannelKind::Sms, "cita para el padrón", None, now)
+        .unwrap();
+    assert_eq!(b.expire(later).unwrap(), 1);
+    assert!(!a.pending(&other, now).unwrap());
+    // and cancelling on A what was booked through B
+    let t = a
+        .handle(&me, ChannelKind::Sms, "cancela mi cita", None, later)
+        .unwrap();
+    assert!(t.text.starts_with("Cita cancelada"), "{}", t.text);
 }

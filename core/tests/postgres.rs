@@ -90,12 +90,13 @@ fn migrations_are_versioned_and_idempotent_and_refuse_a_newer_schema() {
     let schema = schema_name("mig");
     let a = open(&url, &schema);
     let made = Cleanup(Mutex::new(vec![a.clone()]));
-    // 1: cases, 2: appointments, 3: reminders (outbox rows of no ticket)
-    assert_eq!(a.schema_version().unwrap(), 3);
+    // 1: cases, 2: appointments, 3: reminders (outbox rows of no ticket), 4: the
+    // knowledge-base gap log and booking-conversation state
+    assert_eq!(a.schema_version().unwrap(), 4);
     // a second instance starting on the same schema applies nothing and agrees
     let b = open(&url, &schema);
-    assert_eq!(b.migrate().unwrap(), 3);
-    assert_eq!(b.schema_version().unwrap(), 3);
+    assert_eq!(b.migrate().unwrap(), 4);
+    assert_eq!(b.schema_version().unwrap(), 4);
     // a schema written by a newer build is refused, not misread
     {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
@@ -146,12 +147,13 @@ fn a_schema_before_the_reminders_migration_moves_forward_with_its_outbox() {
     block_on(desk.ingest(&msg("before", "farola apagada"))).unwrap();
     let before = block_on(a.pending()).unwrap();
     assert!(!before.is_empty());
-    // undo the last migration (the reminders one), as a database written before it looks
+    // undo the migrations from the reminders one on (3: reminders, 4: gap log and
+    // conversation states), as a database written before them looks
     {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
         c.batch_execute(&format!(
-            "DELETE FROM \"{schema}\".schema_version
-                 WHERE version = (SELECT MAX(version) FROM \"{schema}\".schema_version);
+            "DELETE FROM \"{schema}\".schema_version WHERE version >= 3;
+             DROP TABLE \"{schema}\".faq_gaps; DROP TABLE \"{schema}\".conversation_states;
              DROP INDEX \"{schema}\".outbox_done_reminders;
              ALTER TABLE \"{schema}\".outbox ALTER COLUMN reference SET NOT NULL;
              ALTER TABLE \"{schema}\".dead_letters ALTER COLUMN reference SET NOT NULL;"
@@ -165,7 +167,7 @@ fn a_schema_before_the_reminders_migration_moves_forward_with_its_outbox() {
     );
     // the next instance to start brings it forward, keeping what was queued
     let b = open(&url, &schema);
-    assert_eq!(b.schema_version().unwrap(), 3);
+    assert_eq!(b.schema_version().unwrap(), 4);
     assert_eq!(block_on(b.pending()).unwrap(), before);
     assert_eq!(
         block_on(b.enqueue_reminders(vec![reminder_row_for(1)])).unwrap(),
@@ -546,5 +548,168 @@ fn appointment_stores_open_by_url_like_case_stores() {
     store.insert_if_free(&a, 1).unwrap();
     assert_eq!(store.get("by-url-1").unwrap(), a);
     assert!(open_appointment_store("oracle://x").is_err());
+    drop(made);
+}
+
+/// The gap-log contract on PostgreSQL, every handle a store of its own (its own pool) on one
+/// schema, as separate instances are: the racers count one question exactly.
+#[test]
+fn postgres_gap_log_conformance_across_instances() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("gaps");
+    let first = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![first.clone()]));
+    civic_router::faq::conformance::check_gap_log(&|| {
+        let s = PgStore::connect_with(
+            &url,
+            PgOptions {
+                schema: schema.clone(),
+                pool_size: 2,
+                ..PgOptions::default()
+            },
+        )
+        .expect("connect to the test server");
+        Arc::new(s.gap_log())
+    })
+    .expect("the gap-log contract");
+    drop(made);
+}
+
+/// A schema at version 3 (cases, appointments, reminders; before the gap log and the
+/// conversation states) is brought to 4 by the next instance that starts, and the counts it then keeps are
+/// shared.
+#[test]
+fn gap_logs_open_by_url_and_migrate_an_older_schema() {
+    use civic_router::faq::{open_gap_log, GapLog};
+    let Some(url) = url() else { return };
+    let schema = schema_name("gapurl");
+    let store = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![store.clone()]));
+    {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.batch_execute(&format!(
+            "DROP TABLE \"{schema}\".faq_gaps; DROP TABLE \"{schema}\".conversation_states;
+             DELETE FROM \"{schema}\".schema_version WHERE version = 4"
+        ))
+        .unwrap();
+    }
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let by_url = format!("{url}{sep}schema={schema}");
+    let a = open_gap_log(&by_url).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 4);
+    let b = open_gap_log(&by_url).unwrap();
+    let now = Utc::now();
+    assert_eq!(
+        a.record("muebl recog", "¿recogen muebles?", None, now)
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        b.record("muebl recog", "muebles viejos", None, now)
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.gap_log().top(5).unwrap()[0].count, 2);
+    assert!(open_gap_log("oracle://x").is_err());
+    let states = civic_router::appointment::open_conversation_state_store(&by_url).unwrap();
+    assert!(states.get("+34600000000").unwrap().is_none());
+    drop(made);
+}
+
+#[test]
+fn postgres_conversation_state_conformance_across_instances() {
+    let Some(url) = url() else { return };
+    let schema = schema_name("states");
+    let first = open(&url, &schema);
+    let made = Cleanup(Mutex::new(vec![first.clone()]));
+    civic_router::appointment::conformance::check_state_store(&|| {
+        let s = PgStore::connect_with(
+            &url,
+            PgOptions {
+                schema: schema.clone(),
+                pool_size: 2,
+                ..PgOptions::default()
+            },
+        )
+        .expect("connect to the test server");
+        Arc::new(s.conversation_states())
+    })
+    .expect("the conversation-state contract");
+    drop(made);
+}
+
+/// Two instances behind a load balancer, each opening the same PostgreSQL URL (its own pool):
+/// the booking request lands on A, "la segunda" on B, and B books the slot A offered; a
+/// question nobody answers expires for both.
+#[test]
+fn another_instance_continues_the_booking_conversation() {
+    use civic_router::appointment::conversation::Conversations;
+    use civic_router::appointment::{AppointmentError, Offices};
+    use civic_router::message::Contact;
+    let Some(url) = url() else { return };
+    let schema = schema_name("talk");
+    let made = Cleanup(Mutex::new(vec![open(&url, &schema)]));
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let by_url = format!("{url}{sep}schema={schema}");
+    let offices = Arc::new(
+        Offices::from_path(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/sevilla/offices.toml"
+        ))
+        .unwrap(),
+    );
+    let ttl = Duration::minutes(15);
+    let a = Conversations::open(offices.clone(), &by_url, ttl).unwrap();
+    let b = Conversations::open(offices, &by_url, ttl).unwrap();
+    let me = Contact {
+        phone: Some("+34600000077".into()),
+        ..Contact::default()
+    };
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 1)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .unwrap();
+    let offered = a
+        .handle(
+            &me,
+            ChannelKind::Voice,
+            "quiero cita para empadronarme en Triana",
+            Some("triana"),
+            now,
+        )
+        .unwrap();
+    assert_eq!(offered.options.len(), 3);
+    assert!(b.pending(&me, now).unwrap());
+    let booked = b
+        .handle(&me, ChannelKind::Voice, "la segunda", None, now)
+        .unwrap();
+    let appt = booked.appointment.expect("B booked what A offered");
+    assert_eq!(appt.office, "distrito_triana");
+    assert_eq!(appt.start, now + Duration::minutes(45));
+    assert!(!a.pending(&me, now).unwrap());
+    assert_eq!(a.appointments().for_contact(&me).unwrap().len(), 1);
+    // asked on B, never answered: the late answer on A is refused, no second booking
+    b.handle(
+        &me,
+        ChannelKind::Sms,
+        "cita para el padrón",
+        Some("triana"),
+        now,
+    )
+    .unwrap();
+    let later = now + Duration::minutes(16);
+    assert!(matches!(
+        a.handle(&me, ChannelKind::Sms, "1", None, later),
+        Err(AppointmentError::ConversationExpired)
+    ));
+    assert_eq!(b.appointments().for_contact(&me).unwrap().len(), 1);
+    let other = Contact {
+        phone: Some("+34600000078".into()),
+        ..Contact::default()
+    };
+    a.handle(&other, ChannelKind::Sms, "cita para el padrón", None, now)
+        .unwrap();
+    assert_eq!(b.expire(later).unwrap(), 1);
+    assert!(!a.pending(&other, now).unwrap());
     drop(made);
 }

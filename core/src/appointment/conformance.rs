@@ -1,12 +1,17 @@
-//! The contract every [`AppointmentStore`] keeps, as one function a store's tests call (the
-//! memory and SQLite stores here; a PostgreSQL store later).
+//! The contracts every [`AppointmentStore`] and every [`ConversationStateStore`] keep, as one
+//! function each that a store's tests call: the memory and SQLite stores in
+//! `core/tests/appointments.rs`, the PostgreSQL ones in `core/tests/postgres.rs`.
 //!
 //! ```
 //! use std::sync::Arc;
 //! use civic_router::appointment::{conformance, MemoryAppointmentStore};
+//! use civic_router::appointment::state::{ConversationStateStore, MemoryConversationStateStore};
 //! conformance::check_store(Arc::new(MemoryAppointmentStore::default())).unwrap();
+//! let states: Arc<dyn ConversationStateStore> = Arc::new(MemoryConversationStateStore::default());
+//! conformance::check_state_store(&|| states.clone()).unwrap();
 //! ```
 
+use super::state::ConversationStateStore;
 use super::*;
 
 fn at(d: u32, h: u32, m: u32) -> NaiveDateTime {
@@ -189,5 +194,118 @@ pub fn check_store(store: Arc<dyn AppointmentStore>) -> Result<(), String> {
         t.get(&last) == Some(&1),
         "the raced slot holds {t:?} bookings"
     );
+    Ok(())
+}
+
+/// Runs the conversation-state contract. `open` gives a handle on the store under test (a new
+/// one per call — another instance's connection — or the same). Keys are unique to the run;
+/// the expiry check assumes nothing else in the store expires before 2001 (the test's times).
+/// `Err` names the broken promise.
+pub fn check_state_store(open: &dyn Fn() -> Arc<dyn ConversationStateStore>) -> Result<(), String> {
+    let run = new_reference().replace("CP-", "+34state-");
+    let k = |s: &str| format!("{run}-{s}");
+    let e = |r: Result<(), AppointmentError>| r.map_err(|e| e.to_string());
+    // 2000-12-31 with nanoseconds: every store must give the expiry back exactly
+    let t0 = NaiveDate::from_ymd_opt(2000, 12, 31)
+        .and_then(|d| d.and_hms_nano_opt(23, 0, 0, 123_456_789))
+        .ok_or("test time")?;
+    let mins = |m: i64| t0 + Duration::minutes(m);
+    let a = open();
+    let b = open();
+    let data = r#"{"step":"slot","service":"padrón","district":"triana","slots":[]}"#;
+
+    ensure!(
+        a.get(&k("none")).map_err(|e| e.to_string())?.is_none(),
+        "a key never written has a state"
+    );
+    // what one instance writes, another reads, exactly
+    e(a.put(&k("one"), data, mins(15)))?;
+    let got = b.get(&k("one")).map_err(|e| e.to_string())?;
+    ensure!(
+        got.as_ref().map(|s| (s.data.as_str(), s.expires)) == Some((data, mins(15))),
+        "another handle read {got:?}, not what was written"
+    );
+    // writing again replaces both the data and the expiry
+    e(b.put(&k("one"), "{\"step\":\"service\"}", mins(30)))?;
+    let got = a.get(&k("one")).map_err(|e| e.to_string())?;
+    ensure!(
+        got.as_ref().map(|s| (s.data.as_str(), s.expires))
+            == Some(("{\"step\":\"service\"}", mins(30))),
+        "a second write was not what is read: {got:?}"
+    );
+    // an expired state is still given (the caller tells a late answer from no question)
+    e(a.put(&k("late"), data, mins(-5)))?;
+    let late = b.get(&k("late")).map_err(|e| e.to_string())?;
+    ensure!(
+        late.as_ref().is_some_and(|s| !s.is_live(t0)),
+        "an expired state was not given back as expired: {late:?}"
+    );
+    // remove says whether there was one
+    ensure!(
+        b.remove(&k("late")).map_err(|e| e.to_string())?,
+        "remove of a kept state said there was none"
+    );
+    ensure!(
+        !a.remove(&k("late")).map_err(|e| e.to_string())?,
+        "a state was removed twice"
+    );
+    ensure!(
+        a.get(&k("late")).map_err(|e| e.to_string())?.is_none(),
+        "a removed state is still there"
+    );
+    // expire forgets what expired at `now` (expiry inclusive), keeps the rest
+    e(a.put(&k("x1"), data, mins(10)))?;
+    e(b.put(&k("x2"), data, mins(20)))?;
+    e(a.put(&k("x3"), data, mins(31)))?;
+    let gone = b.expire(mins(20)).map_err(|e| e.to_string())?;
+    ensure!(
+        gone == 2,
+        "expire at the second expiry forgot {gone} states, not 2"
+    );
+    for (key, kept) in [("x1", false), ("x2", false), ("one", true), ("x3", true)] {
+        let there = a.get(&k(key)).map_err(|e| e.to_string())?.is_some();
+        ensure!(
+            there == kept,
+            "after expire, `{key}` is {}",
+            if there { "still there" } else { "gone" }
+        );
+    }
+    // many instances at once: each its own conversation, and one shared key written by all
+    let handles: Vec<Arc<dyn ConversationStateStore>> = (0..8).map(|_| open()).collect();
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for (i, h) in handles.iter().enumerate() {
+            let (failures, k) = (&failures, &k);
+            s.spawn(move || {
+                for j in 0..20 {
+                    let own = k(&format!("t{i}-{j}"));
+                    let r = h
+                        .put(&own, &format!("{{\"n\":{j}}}"), mins(60))
+                        .and_then(|_| h.put(&k("shared"), &format!("{{\"by\":{i}}}"), mins(60)))
+                        .and_then(|_| h.get(&own))
+                        .map_err(|e| e.to_string())
+                        .and_then(|got| match got {
+                            Some(st) if st.data == format!("{{\"n\":{j}}}") => Ok(()),
+                            other => Err(format!("`{own}` read back {other:?}")),
+                        });
+                    if let Err(e) = r {
+                        failures.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap_or_else(|p| p.into_inner());
+    ensure!(failures.is_empty(), "concurrent writers: {failures:?}");
+    let shared = a.get(&k("shared")).map_err(|e| e.to_string())?;
+    ensure!(
+        shared
+            .as_ref()
+            .is_some_and(|s| (0..8).any(|i| s.data == format!("{{\"by\":{i}}}"))),
+        "the key every instance wrote holds {shared:?}, not one of the writes"
+    );
+    for key in std::iter::once(k("one")).chain(std::iter::once(k("x3"))) {
+        e(a.remove(&key).map(|_| ()))?;
+    }
     Ok(())
 }

@@ -2,6 +2,12 @@
 //! options → the citizen's choice → a confirmed appointment with its reference; "cancela mi
 //! cita" cancels. The state of each conversation is kept per contact and expires.
 //!
+//! The state lives in a [`ConversationStateStore`] (JSON of the pending question, with its
+//! expiry): in memory by default ([`Conversations::new`]); shared by several instances behind
+//! a load balancer when they open the same SQLite file or PostgreSQL database
+//! ([`Conversations::open`], [`Conversations::with_store`]), so the citizen's answer may reach
+//! another instance than the one that asked.
+//!
 //! The options are channel-neutral ([`Turn::options`]); with the `channels` feature,
 //! [`Turn::reply`] makes the [`Reply`](crate::channel::Reply) each channel renders in its own
 //! idiom: WhatsApp reply buttons (up to three) or a list, numbered SMS options, options spoken
@@ -40,6 +46,7 @@
 //! assert!(t.text.starts_with("Cita cancelada"));
 //! ```
 
+use super::state::ConversationStateStore;
 use super::*;
 
 /// What the bot answers in one turn.
@@ -85,7 +92,9 @@ impl Turn {
     }
 }
 
-#[derive(Debug, Clone)]
+/// The pending question, as kept in the state store (JSON, tagged by `step`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
 enum Step {
     /// Which service?
     Service { district: Option<String> },
@@ -99,18 +108,12 @@ enum Step {
     Cancel { references: Vec<String> },
 }
 
-#[derive(Debug, Clone)]
-struct State {
-    step: Step,
-    expires: NaiveDateTime,
-}
-
 /// Booking conversations, one per contact, that expire after `ttl` without an answer.
 pub struct Conversations {
     book: Appointments,
     ttl: Duration,
     normalizer: Normalizer,
-    states: Mutex<HashMap<String, State>>,
+    states: Arc<dyn ConversationStateStore>,
 }
 
 impl fmt::Debug for Conversations {
@@ -173,14 +176,84 @@ fn choice(text: &NormalizedText, n: usize) -> Option<usize> {
 }
 
 impl Conversations {
-    /// Conversations over a booking service; a pending question is forgotten after `ttl`.
+    /// Conversations over a booking service, their state in this process's memory; a pending
+    /// question is forgotten after `ttl`.
     pub fn new(book: Appointments, ttl: Duration) -> Self {
+        Self::with_store(
+            book,
+            ttl,
+            Arc::new(super::state::MemoryConversationStateStore::default()),
+        )
+    }
+
+    /// Conversations whose state is kept in `states`: instances given the same store continue
+    /// each other's conversations.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::NaiveDate;
+    /// use civic_router::appointment::{Appointments, MemoryAppointmentStore, Offices};
+    /// use civic_router::appointment::conversation::Conversations;
+    /// use civic_router::appointment::state::MemoryConversationStateStore;
+    /// use civic_router::{ChannelKind, message::Contact};
+    ///
+    /// let offices = Arc::new(Offices::from_toml_str(r#"
+    ///     [[service]]
+    ///     id = "padron"
+    ///     name = "Padrón"
+    ///     words = ["empadron*"]
+    ///     [[office]]
+    ///     id = "triana"
+    ///     name = "Distrito Triana"
+    ///     hours = ["mon-fri 09:00-14:00"]
+    ///     services = ["padron"]
+    /// "#, "offices.toml").unwrap());
+    /// let appointments = Arc::new(MemoryAppointmentStore::default());
+    /// let states = Arc::new(MemoryConversationStateStore::default());
+    /// let ttl = chrono::Duration::minutes(15);
+    /// let a = Conversations::with_store(Appointments::new(offices.clone(), appointments.clone()), ttl, states.clone());
+    /// let b = Conversations::with_store(Appointments::new(offices, appointments), ttl, states);
+    /// let me = Contact { phone: Some("+34600000000".into()), ..Contact::default() };
+    /// let now = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(10, 0, 0).unwrap();
+    /// a.handle(&me, ChannelKind::Sms, "quiero empadronarme", None, now).unwrap();
+    /// let t = b.handle(&me, ChannelKind::Sms, "la segunda", None, now).unwrap();
+    /// assert!(t.appointment.is_some());
+    /// ```
+    pub fn with_store(
+        book: Appointments,
+        ttl: Duration,
+        states: Arc<dyn ConversationStateStore>,
+    ) -> Self {
         Conversations {
             book,
             ttl,
             normalizer: Normalizer::spanish(),
-            states: Mutex::new(HashMap::new()),
+            states,
         }
+    }
+
+    /// Conversations over `offices` with the appointments and the conversation state both in
+    /// the store `url` names ([`open_booking_stores`]): `memory://`, `sqlite://PATH` or a bare
+    /// path, `postgres://…[?schema=NAME]`.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use civic_router::appointment::{conversation::Conversations, Offices};
+    /// let offices = Arc::new(Offices::from_path("examples/sevilla/offices.toml").unwrap());
+    /// // every instance behind the load balancer opens the same database
+    /// let talk = Conversations::open(
+    ///     offices,
+    ///     "postgres://postgres@127.0.0.1:5432/test?schema=civic",
+    ///     chrono::Duration::minutes(15),
+    /// ).unwrap();
+    /// ```
+    pub fn open(offices: Arc<Offices>, url: &str, ttl: Duration) -> Result<Self, crate::Error> {
+        let stores = open_booking_stores(url)?;
+        Ok(Self::with_store(
+            Appointments::new(offices, stores.appointments),
+            ttl,
+            stores.states,
+        ))
     }
 
     /// The booking service.
@@ -188,35 +261,56 @@ impl Conversations {
         &self.book
     }
 
+    /// Where the conversations' state is kept.
+    pub fn state_store(&self) -> &Arc<dyn ConversationStateStore> {
+        &self.states
+    }
+
     /// Whether the contact has a question pending (not expired at `now`).
-    pub fn pending(&self, contact: &Contact, now: NaiveDateTime) -> bool {
-        let s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        s.get(&contact_key(contact))
-            .is_some_and(|st| st.expires > now)
+    pub fn pending(&self, contact: &Contact, now: NaiveDateTime) -> Result<bool, AppointmentError> {
+        Ok(self
+            .states
+            .get(&contact_key(contact))?
+            .is_some_and(|st| st.is_live(now)))
     }
 
-    /// Forgets expired conversations; returns how many.
-    pub fn expire(&self, now: NaiveDateTime) -> usize {
-        let mut s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        let before = s.len();
-        s.retain(|_, st| st.expires > now);
-        before - s.len()
+    /// Forgets expired conversations; returns how many. Expired states are also dropped when
+    /// their contact writes again; call this now and then to sweep the rest.
+    pub fn expire(&self, now: NaiveDateTime) -> Result<usize, AppointmentError> {
+        self.states.expire(now)
     }
 
-    fn set(&self, key: &str, step: Step, now: NaiveDateTime) {
-        let mut s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        s.insert(
-            key.to_string(),
-            State {
-                step,
-                expires: now + self.ttl,
+    fn set(&self, key: &str, step: Step, now: NaiveDateTime) -> Result<(), AppointmentError> {
+        let data = serde_json::to_string(&step)
+            .map_err(|e| AppointmentError::Store(format!("conversation state: encode: {e}")))?;
+        self.states.put(key, &data, now + self.ttl)
+    }
+
+    fn clear(&self, key: &str) -> Result<(), AppointmentError> {
+        self.states.remove(key).map(|_| ())
+    }
+
+    /// The contact's pending question: `Err(())` when it expired (and is now forgotten).
+    fn load(
+        &self,
+        key: &str,
+        now: NaiveDateTime,
+    ) -> Result<Result<Option<Step>, ()>, AppointmentError> {
+        match self.states.get(key)? {
+            Some(st) if !st.is_live(now) => {
+                self.states.remove(key)?;
+                Ok(Err(()))
+            }
+            Some(st) => match serde_json::from_str::<Step>(&st.data) {
+                Ok(step) => Ok(Ok(Some(step))),
+                // a state this build cannot read (written by another version): start afresh
+                Err(_) => {
+                    self.states.remove(key)?;
+                    Ok(Ok(None))
+                }
             },
-        );
-    }
-
-    fn clear(&self, key: &str) {
-        let mut s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-        s.remove(key);
+            None => Ok(Ok(None)),
+        }
     }
 
     /// One message of a contact. `district` is where the router placed the message (if it
@@ -233,17 +327,7 @@ impl Conversations {
         let key = contact_key(contact);
         let n = self.normalizer.normalize(text);
         let tokens: Vec<&str> = n.tokens().collect();
-        let state = {
-            let mut s = self.states.lock().unwrap_or_else(|p| p.into_inner());
-            match s.get(&key) {
-                Some(st) if st.expires <= now => {
-                    s.remove(&key);
-                    Err(())
-                }
-                Some(st) => Ok(Some(st.step.clone())),
-                None => Ok(None),
-            }
-        };
+        let state = self.load(&key, now)?;
         let cancel_words = has(&tokens, &["cancel", "anul"]) || n.as_str().contains("no voy a ir");
         let service = self.book.offices().find_service(&n).cloned();
         let state = match state {
@@ -264,7 +348,7 @@ impl Conversations {
                 || n.as_str().contains("ya no"))
             && !cancel_words
         {
-            self.clear(&key);
+            self.clear(&key)?;
             return Ok(Turn::done(
                 "De acuerdo, no reservamos ninguna cita. Escríbanos cuando quiera.",
             ));
@@ -272,7 +356,7 @@ impl Conversations {
         match (state, cancel_words) {
             (Some(Step::Cancel { references }), _) => {
                 if let Some(i) = choice(&n, references.len()) {
-                    self.clear(&key);
+                    self.clear(&key)?;
                     return self.cancelled(&references[i]);
                 }
                 self.ask_cancel(&key, contact, now)
@@ -302,7 +386,9 @@ impl Conversations {
                         .book(&sid, &s.office, s.start, contact, channel, now)
                     {
                         Ok(a) => {
-                            self.clear(&key);
+                            // the booking is made: a state store failing now must not hide
+                            // its reference from the citizen (a state left behind expires)
+                            let _ = self.clear(&key);
                             let a = self.book.confirm(&a.reference)?;
                             Ok(Turn {
                                 text: format!(
@@ -343,7 +429,7 @@ impl Conversations {
                         slots,
                     },
                     now,
-                );
+                )?;
                 Ok(t)
             }
             (Some(Step::Service { district: d }), false) => {
@@ -387,7 +473,7 @@ impl Conversations {
             .take(10)
             .map(|(i, s)| (format!("opt:{}", i + 1), s.name.clone()))
             .collect();
-        self.set(key, Step::Service { district }, now);
+        self.set(key, Step::Service { district }, now)?;
         Ok(Turn {
             text: format!(
                 "{}¿Para qué trámite quiere la cita?",
@@ -448,7 +534,7 @@ impl Conversations {
                 slots,
             },
             now,
-        );
+        )?;
         Ok(t)
     }
 
@@ -466,11 +552,11 @@ impl Conversations {
             .collect();
         match mine.len() {
             0 => {
-                self.clear(key);
+                self.clear(key)?;
                 Ok(Turn::done("No tiene ninguna cita pendiente a su nombre."))
             }
             1 => {
-                self.clear(key);
+                self.clear(key)?;
                 self.cancelled(&mine[0].reference)
             }
             _ => {
@@ -491,7 +577,7 @@ impl Conversations {
                         references: mine.iter().map(|a| a.reference.clone()).collect(),
                     },
                     now,
-                );
+                )?;
                 Ok(Turn {
                     text: "Tiene varias citas. ¿Cuál quiere cancelar?".into(),
                     options,

@@ -71,11 +71,13 @@ pub mod conversation;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
-pub use postgres::PgAppointmentStore;
+pub use postgres::{PgAppointmentStore, PgConversationStateStore};
 #[cfg(feature = "sqlite")]
 mod sqlite;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteAppointmentStore;
+pub mod state;
+pub use state::{open_conversation_state_store, ConversationStateStore};
 
 /// A service the city books appointments for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -769,6 +771,93 @@ pub fn open_appointment_store(url: &str) -> Result<Arc<dyn AppointmentStore>, cr
     {
         match url {
             "memory://" | "memory:" => Ok(Arc::new(MemoryAppointmentStore::default())),
+            other => Err(AppointmentError::Store(format!(
+                "store `{other}`: this build opens only memory:// appointment stores"
+            ))
+            .into()),
+        }
+    }
+}
+
+/// The stores a booking service needs, opened from one URL by [`open_booking_stores`].
+#[derive(Clone)]
+pub struct BookingStores {
+    /// The appointments.
+    pub appointments: Arc<dyn AppointmentStore>,
+    /// The state of booking conversations, kept beside them.
+    pub states: Arc<dyn ConversationStateStore>,
+}
+
+impl fmt::Debug for BookingStores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BookingStores").finish_non_exhaustive()
+    }
+}
+
+/// Opens the appointment store and the conversation-state store one URL names, as
+/// [`open_appointment_store`] and [`open_conversation_state_store`] would, but for
+/// PostgreSQL with one connection pool: `memory://` (both in memory), `sqlite://PATH` or a
+/// bare path (both tables in that file), `postgres://…[?schema=NAME]` (both in the cases'
+/// database). Several instances given the same URL share appointments and conversations: a
+/// citizen's answer may reach any of them.
+///
+/// ```
+/// use civic_router::appointment::open_booking_stores;
+/// let dir = std::env::temp_dir().join(format!("booking-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let url = format!("sqlite://{}", dir.join("citas.db").display());
+/// let a = open_booking_stores(&url).unwrap();
+/// let now = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(10, 0, 0).unwrap();
+/// a.states.put("+34600000000", "{}", now).unwrap();
+/// // another process opening the same URL sees it
+/// let b = open_booking_stores(&url).unwrap();
+/// assert!(b.states.get("+34600000000").unwrap().is_some());
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+///
+/// ```no_run
+/// let stores = civic_router::appointment::open_booking_stores(
+///     "postgres://postgres@127.0.0.1:5432/test?schema=civic",
+/// ).unwrap();
+/// assert!(stores.appointments.for_contact("+34600000000").unwrap().is_empty());
+/// ```
+pub fn open_booking_stores(url: &str) -> Result<BookingStores, crate::Error> {
+    #[cfg(feature = "tickets")]
+    {
+        use crate::ticket::StoreUrl;
+        match url.parse::<StoreUrl>()? {
+            StoreUrl::Memory => Ok(BookingStores {
+                appointments: Arc::new(MemoryAppointmentStore::default()),
+                states: Arc::new(state::MemoryConversationStateStore::default()),
+            }),
+            #[cfg(feature = "sqlite")]
+            StoreUrl::Sqlite(p) => Ok(BookingStores {
+                appointments: Arc::new(SqliteAppointmentStore::open(&p)?),
+                states: Arc::new(state::SqliteConversationStateStore::open(&p)?),
+            }),
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(u) => {
+                let pg = crate::ticket::PgStore::connect(&u)?;
+                Ok(BookingStores {
+                    appointments: Arc::new(pg.appointments()),
+                    states: Arc::new(pg.conversation_states()),
+                })
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(AppointmentError::Store(format!(
+                "this build of civic-router has no {} store",
+                other.kind()
+            ))
+            .into()),
+        }
+    }
+    #[cfg(not(feature = "tickets"))]
+    {
+        match url {
+            "memory://" | "memory:" => Ok(BookingStores {
+                appointments: Arc::new(MemoryAppointmentStore::default()),
+                states: Arc::new(state::MemoryConversationStateStore::default()),
+            }),
             other => Err(AppointmentError::Store(format!(
                 "store `{other}`: this build opens only memory:// appointment stores"
             ))

@@ -1,5 +1,6 @@
 //! The PostgreSQL appointment store: the appointments of every instance in the database the
-//! [`PgStore`](crate::ticket::PgStore) keeps cases in (its pool, its schema, its migrations).
+//! [`PgStore`](crate::ticket::PgStore) keeps cases in (its pool, its schema, its migrations),
+//! and the state of the booking conversations beside them.
 //!
 //! A booking takes a transaction-scoped advisory lock on its office and slot, counts the
 //! places taken and inserts: two instances booking the same slot take turns, so the last place
@@ -9,6 +10,7 @@ use ::postgres::NoTls;
 use r2d2::Pool;
 use r2d2_postgres::PostgresConnectionManager;
 
+use super::state::{parse_expires, ConversationStateStore, StoredState, EXPIRES};
 use super::*;
 
 /// Appointments in PostgreSQL; made by [`PgStore::appointments`](crate::ticket::PgStore::appointments).
@@ -278,5 +280,95 @@ impl AppointmentStore for PgAppointmentStore {
         Self::write(&mut tx, &a)?;
         tx.commit().map_err(err)?;
         Ok(true)
+    }
+}
+
+/// Booking-conversation states in PostgreSQL (table `conversation_states`, migration 3), shared
+/// by every instance: the answer to a question one instance asked may reach another. Made by
+/// [`PgStore::conversation_states`](crate::ticket::PgStore::conversation_states).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use civic_router::appointment::conformance;
+/// use civic_router::ticket::PgStore;
+/// let store = PgStore::connect("postgres://postgres@127.0.0.1:5432/test?schema=civic").unwrap();
+/// conformance::check_state_store(&|| Arc::new(store.conversation_states())).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct PgConversationStateStore {
+    pool: Pool<PostgresConnectionManager<NoTls>>,
+}
+
+impl fmt::Debug for PgConversationStateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgConversationStateStore")
+            .finish_non_exhaustive()
+    }
+}
+
+fn state_err(e: ::postgres::Error) -> AppointmentError {
+    AppointmentError::Store(format!("postgres conversation state: {e}"))
+}
+
+impl PgConversationStateStore {
+    pub(crate) fn new(pool: Pool<PostgresConnectionManager<NoTls>>) -> Self {
+        PgConversationStateStore { pool }
+    }
+
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, AppointmentError> {
+        self.pool
+            .get()
+            .map_err(|e| AppointmentError::Store(format!("postgres conversation state: {e}")))
+    }
+}
+
+impl ConversationStateStore for PgConversationStateStore {
+    fn get(&self, key: &str) -> Result<Option<StoredState>, AppointmentError> {
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT data, expires FROM conversation_states WHERE key = $1",
+                &[&key],
+            )
+            .map_err(state_err)?;
+        row.map(|r| {
+            Ok(StoredState {
+                data: r.get(0),
+                expires: parse_expires(&r.get::<_, String>(1))?,
+            })
+        })
+        .transpose()
+    }
+
+    fn put(&self, key: &str, data: &str, expires: NaiveDateTime) -> Result<(), AppointmentError> {
+        self.client()?
+            .execute(
+                "INSERT INTO conversation_states (key, data, expires) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, expires = EXCLUDED.expires",
+                &[&key, &data, &expires.format(EXPIRES).to_string()],
+            )
+            .map_err(state_err)?;
+        Ok(())
+    }
+
+    fn remove(&self, key: &str) -> Result<bool, AppointmentError> {
+        let n = self
+            .client()?
+            .execute("DELETE FROM conversation_states WHERE key = $1", &[&key])
+            .map_err(state_err)?;
+        Ok(n > 0)
+    }
+
+    fn expire(&self, now: NaiveDateTime) -> Result<usize, AppointmentError> {
+        let n = self
+            .client()?
+            .execute(
+                "DELETE FROM conversation_states WHERE expires <= $1",
+                &[&now.format(EXPIRES).to_string()],
+            )
+            .map_err(state_err)?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 }

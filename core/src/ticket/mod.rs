@@ -75,7 +75,7 @@ mod memory;
 pub mod notify;
 mod open;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 pub mod privacy;
 mod reference;
 pub mod remind;

@@ -116,7 +116,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX appointments_slot ON appointments (office, start_at) WHERE status != 'cancelled';
     CREATE INDEX appointments_contact ON appointments (contact_key);
     "#,
-    // reminders: outbox rows that belong to no ticket (appointment reminders) have no
+    // 3, reminders: outbox rows that belong to no ticket (appointment reminders) have no
     // reference; retention finds the delivered ones by the partial index. (Appended after
     // migration 2; numbered after the others when branches merge: it depends on 1 only.)
     r#"
@@ -124,6 +124,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE dead_letters ALTER COLUMN reference DROP NOT NULL;
     CREATE INDEX outbox_done_reminders ON outbox (next_attempt_at)
         WHERE reference IS NULL AND state != 'pending';
+    "#,
+    // 4: the knowledge-base gap log (one row per question key, counted in place) and the
+    // state of booking conversations (one row per contact, JSON, with its local expiry)
+    r#"
+    CREATE TABLE faq_gaps (
+        key        TEXT PRIMARY KEY,
+        example    TEXT NOT NULL,
+        count      BIGINT NOT NULL,
+        category   TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    CREATE TABLE conversation_states (
+        key     TEXT PRIMARY KEY,
+        data    TEXT NOT NULL,
+        expires TEXT NOT NULL
+    );
+    CREATE INDEX conversation_states_expires ON conversation_states (expires);
     "#,
 ];
 
@@ -163,7 +181,7 @@ fn conflict(e: &postgres::Error) -> bool {
         .is_some_and(|c| matches!(c.code(), "23505" | "40001" | "40P01"))
 }
 
-fn db(e: postgres::Error) -> StoreError {
+pub(crate) fn db(e: postgres::Error) -> StoreError {
     let what = match e.code().map(|c| c.code()) {
         Some("57014") => "statement timeout (the statement was cancelled)".to_string(),
         Some(code) => format!("SQLSTATE {code}"),
@@ -519,6 +537,18 @@ impl PgStore {
     /// [`PgAppointmentStore`](crate::appointment::PgAppointmentStore).
     pub fn appointments(&self) -> crate::appointment::PgAppointmentStore {
         crate::appointment::PgAppointmentStore::new(self.pool.clone())
+    }
+
+    /// The state of booking conversations in the same database, schema and pool: see
+    /// [`PgConversationStateStore`](crate::appointment::PgConversationStateStore).
+    pub fn conversation_states(&self) -> crate::appointment::PgConversationStateStore {
+        crate::appointment::PgConversationStateStore::new(self.pool.clone())
+    }
+
+    /// The knowledge-base gap log in the same database, schema and pool: see
+    /// [`PgGapLog`](crate::faq::PgGapLog).
+    pub fn gap_log(&self) -> crate::faq::PgGapLog {
+        crate::faq::PgGapLog::new(self.pool.clone())
     }
 
     /// Applies the migrations this build knows, under an advisory lock (instances starting
